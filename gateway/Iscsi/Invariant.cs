@@ -15,5 +15,5 @@ internal static class Invariant
     }
 
     [DoesNotReturn]
-    private static void Fail(string why) => throw new InvalidOperationException("invariant violated: " + why);
+    private static void Fail(string why) => throw new InvariantViolationException(why);
 }

@@ -38,7 +38,8 @@ internal struct PduTemplate
         Opcode = opcode,
         Flags = flags,
         InitiatorTaskTag = initiatorTaskTag,
-        Field20 = Bhs.ReservedTag,
+        // Bytes 20-23 are a TTT (0xffffffff when none) only in NOP-In, Text Response and Data-In; reserved elsewhere.
+        Field20 = opcode is IscsiOpcode.NopIn or IscsiOpcode.TextResponse or IscsiOpcode.ScsiDataIn ? Bhs.ReservedTag : 0,
         StatSN = StatSNPolicy.Advance,
         CarriesCommandWindow = true,
     };
