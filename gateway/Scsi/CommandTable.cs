@@ -109,6 +109,11 @@ internal sealed class CommandTable
             PrOut("REGISTER", 0x00), PrOut("RESERVE", 0x01), PrOut("RELEASE", 0x02), PrOut("CLEAR", 0x03),
             PrOut("PREEMPT", 0x04), PrOut("PREEMPT AND ABORT", 0x05), PrOut("REGISTER AND IGNORE EXISTING KEY", 0x06), PrOut("REGISTER AND MOVE", 0x07)));
         /* 0x80 */
+        table.Add(CommandDescriptor.WithServiceActions("EXTENDED COPY", ScsiOpcode.ExtendedCopy, 16,
+            new CommandDescriptor("EXTENDED COPY(LID1)", ScsiOpcode.ExtendedCopy, 16, ExtendedCopy.Execute, CommandFlags.None, PrAccess.Write, serviceAction: 0x00)));
+        table.Add(CommandDescriptor.WithServiceActions("RECEIVE COPY RESULTS", ScsiOpcode.ReceiveCopyResults, 16,
+            new CommandDescriptor("RECEIVE COPY RESULTS COPY STATUS(LID1)", ScsiOpcode.ReceiveCopyResults, 16, ReceiveCopyResults.CopyStatus, CommandFlags.None, PrAccess.Read, serviceAction: 0x00),
+            new CommandDescriptor("RECEIVE COPY RESULTS OPERATING PARAMETERS", ScsiOpcode.ReceiveCopyResults, 16, ReceiveCopyResults.OperatingParameters, CommandFlags.None, PrAccess.Read, serviceAction: 0x03)));
         table.Add(new("READ(16)", ScsiOpcode.Read16, 16, ReadWrite.Read, CommandFlags.None, PrAccess.Read));
         table.Add(new("COMPARE AND WRITE", ScsiOpcode.CompareAndWrite, 16, CompareAndWrite.Execute, writes, PrAccess.Write));
         table.Add(new("WRITE(16)", ScsiOpcode.Write16, 16, ReadWrite.Write, writes, PrAccess.Write));

@@ -73,6 +73,9 @@ internal sealed class LogicalUnit
     /// <summary>Mode page values (current, saved).</summary>
     public ModePageState ModePages { get; }
 
+    /// <summary>Held EXTENDED COPY statuses for RECEIVE COPY RESULTS.</summary>
+    public CopyStatusTable CopyStatuses { get; } = new();
+
     /// <summary>SPC-4 persistent reservations and SPC-2 reservations.</summary>
     public PersistentReservations Reservations { get; }
 
