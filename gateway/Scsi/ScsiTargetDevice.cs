@@ -178,12 +178,12 @@ internal sealed class ScsiTargetDevice : IScsiTargetDevice
             {
                 if (!LunAddress.TryDecode(lun, out ushort resetLun) || GetLogicalUnit(resetLun) is not { } unit)
                     return TaskManagementResponse.LunDoesNotExist;
-                ResetLogicalUnit(unit, SenseCatalog.BusDeviceResetOccurred, except: nexus);
+                ResetLogicalUnit(unit, SenseCatalog.BusDeviceResetOccurred);
                 return TaskManagementResponse.FunctionComplete;
             }
             case TaskManagementFunction.TargetWarmReset:
             case TaskManagementFunction.TargetColdReset:
-                foreach (LogicalUnit unit in LogicalUnits) ResetLogicalUnit(unit, SenseCatalog.PowerOnResetOccurred, except: null);
+                foreach (LogicalUnit unit in LogicalUnits) ResetLogicalUnit(unit, SenseCatalog.PowerOnResetOccurred);
                 return TaskManagementResponse.FunctionComplete;
             case TaskManagementFunction.ClearAca:
             case TaskManagementFunction.TaskReassign:
@@ -193,13 +193,13 @@ internal sealed class ScsiTargetDevice : IScsiTargetDevice
     }
 
     // SAM-5 §6.3.3 logical unit reset: SPC-2 reservations are released, mode pages return to their
-    // saved values, and the other nexuses get a unit attention (the requester learns of the reset
-    // from the TMF response itself). Persistent reservations survive (SPC-4 r37 §5.9.1).
-    private static void ResetLogicalUnit(LogicalUnit unit, in Sense.SenseData condition, ITNexus? except)
+    // saved values, and every I_T nexus, the requester's included, gets a unit attention.
+    // Persistent reservations survive (SPC-4 r37 §5.9.1).
+    private static void ResetLogicalUnit(LogicalUnit unit, in Sense.SenseData condition)
     {
         unit.Reservations.ReleaseSpc2();
         unit.ModePages.RestoreSaved();
-        unit.UnitAttentions.EstablishForAll(condition, except, replacesPending: true);
+        unit.UnitAttentions.EstablishForAll(condition, except: null, replacesPending: true);
     }
 
     /// <inheritdoc />

@@ -32,9 +32,10 @@ internal static class ReadCapacity
         response.Clear();
         BinaryPrimitives.WriteUInt64BigEndian(response, unit.BlockCount == 0 ? 0 : unit.BlockCount - 1);
         BinaryPrimitives.WriteUInt32BigEndian(response[8..], (uint)unit.BlockSizeBytes);
-        // LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT stays 0: every logical block can be written
-        // and deallocated on its own (partial provisioning units are zeroed), so there is no
-        // alignment an initiator must respect.
+        // LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT: the provisioning unit (4 KiB file-system
+        // blocks, 4 KiB memory chunks) is the physical block an initiator should align to.
+        int physical = Math.Max(unit.Device.ProvisioningGranularityBytes, unit.BlockSizeBytes);
+        response[13] = (byte)System.Numerics.BitOperations.Log2((uint)(physical / unit.BlockSizeBytes));
         // LBPME: logical block provisioning management enabled; LBPRZ: deallocated blocks read zeros.
         if (unit.Device.SupportsUnmap) response[14] = 0x80 | 0x40;
         return CommandResult.DataIn(task, response, allocationLength);

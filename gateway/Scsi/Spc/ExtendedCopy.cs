@@ -119,8 +119,8 @@ internal static class ExtendedCopy
     {
         target = null;
         if (cscd[0] != CopyManagerLimits.IdentificationCscd) return Fail(task, Sense.UnsupportedTargetDescriptorTypeCode);
-        // LU ID TYPE 00b (LUN) only; proxy tokens and reserved values are refused.
-        if ((cscd[1] >> 6) != 0) return Fail(task, Sense.InvalidFieldInCdb);
+        // LU ID TYPE (bits 7:6) is not consulted: the designator at byte 4 names the logical unit,
+        // whatever LUN or proxy token the initiator would use to reach it.
         bool isNull = (cscd[1] & 0x20) != 0;
         int deviceType = cscd[1] & 0x1F;
         if (isNull || deviceType != 0) return true;
@@ -153,7 +153,7 @@ internal static class ExtendedCopy
         if (source.BlockSizeBytes != destination.BlockSizeBytes) return Fail(task, Sense.CopyTargetDeviceNotReachable);
         if ((ulong)segment.Blocks << destination.BlockSizeShift > CopyManagerLimits.SegmentBytesMax) return Fail(task, Sense.InvalidFieldInParameterList);
         if (!source.InRange(segment.SourceLba, segment.Blocks) || !destination.InRange(segment.DestinationLba, segment.Blocks))
-            return Fail(task, Sense.CopyAbortedLbaOutOfRange);
+            return Fail(task, Sense.CopyAborted);
         if (destination.ReadOnly) return Fail(task, Sense.WriteProtected);
         return true;
     }

@@ -86,7 +86,7 @@ public sealed class DispatcherTests
     }
 
     [Fact]
-    public void LogicalUnitResetRaisesUnitAttentionForTheOtherNexuses()
+    public void LogicalUnitResetRaisesUnitAttentionForEveryNexus()
     {
         using var harness = new ScsiHarness(createNexus: true);
         ITNexus other = ScsiHarness.NexusFor("iqn.2026-11.io.sds:initiator-b", 0x23d000000002);
@@ -95,8 +95,7 @@ public sealed class DispatcherTests
         harness.Run(ScsiHarness.Hex("00 00 00 00 00 00"), nexus: other);
         Assert.Equal(TaskManagementResponse.FunctionComplete,
             harness.Target.ExecuteTaskManagement(TaskManagementFunction.LogicalUnitReset, harness.Nexus, LunAddress.ToWire(0)));
-        // The requester learns of the reset from the TMF response; the other nexus from a unit attention.
-        ScsiAssert.Good(harness.Run(ScsiHarness.Hex("00 00 00 00 00 00")));
+        ScsiAssert.Check(harness.Run(ScsiHarness.Hex("00 00 00 00 00 00")), SenseKey.UnitAttention, 0x29, 0x03);
         ScsiAssert.Check(harness.Run(ScsiHarness.Hex("00 00 00 00 00 00"), nexus: other), SenseKey.UnitAttention, 0x29, 0x03);
     }
 

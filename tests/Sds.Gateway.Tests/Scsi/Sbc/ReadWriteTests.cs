@@ -98,7 +98,7 @@ public sealed class ReadWriteTests
         byte[] sixteen = ScsiHarness.DataIn(harness.Run(ScsiHarness.Hex("9e 10 00 00 00 00 00 00 00 00 00 00 00 20 00 00")));
         Assert.Equal(32, sixteen.Length);
         Assert.Equal(131071ul, BinaryPrimitives.ReadUInt64BigEndian(sixteen));
-        Assert.Equal(0, sixteen[13] & 0x0F);
+        Assert.Equal(3, sixteen[13] & 0x0F);
         Assert.Equal(0xC0, sixteen[14] & 0xC0);
     }
 
