@@ -65,6 +65,12 @@ internal sealed class FileBlockDevice : IBlockDevice
     /// <inheritdoc />
     public bool SupportsUnmap => _punchHoleSupported;
 
+    /// <summary>
+    /// 0: a buffered pwrite can be torn by a crash, so the file device makes no atomic-write
+    /// promise (a cluster device will, one Raft entry per write).
+    /// </summary>
+    public int AtomicWriteBytesMax => 0;
+
     /// <inheritdoc />
     public ValueTask<BlockResult> ReadAsync(long offsetBytes, Memory<byte> buffer, CancellationToken cancellationToken)
     {

@@ -25,6 +25,12 @@ internal interface IBlockDevice : IDisposable
     /// <summary>Whether <see cref="UnmapAsync"/> really deallocates (thin provisioning, SBC-3 §4.7.3).</summary>
     bool SupportsUnmap { get; }
 
+    /// <summary>
+    /// Largest write, in bytes, the device performs all-or-nothing even across a crash (SBC-4 §4.29
+    /// atomic writes); 0 when it cannot promise that. Enables WRITE ATOMIC (16).
+    /// </summary>
+    int AtomicWriteBytesMax { get; }
+
     /// <summary>Reads <c>buffer.Length</c> bytes at <paramref name="offsetBytes"/>; deallocated ranges read as zeros.</summary>
     ValueTask<BlockResult> ReadAsync(long offsetBytes, Memory<byte> buffer, CancellationToken cancellationToken);
 

@@ -44,6 +44,9 @@ internal sealed class MemoryBlockDevice : IBlockDevice
     /// <inheritdoc />
     public bool SupportsUnmap => true;
 
+    /// <summary>Every write happens under one lock and memory has no crash to survive: any size is atomic.</summary>
+    public int AtomicWriteBytesMax => 8 * 1024 * 1024;
+
     /// <summary>Number of chunks currently holding data (for tests: proves sparseness).</summary>
     public int MappedChunkCount
     {

@@ -124,6 +124,8 @@ internal sealed class CommandTable
         table.Add(new("PRE-FETCH(16)", ScsiOpcode.PreFetch16, 16, PreFetch.Execute, CommandFlags.None, PrAccess.Read));
         table.Add(new("SYNCHRONIZE CACHE(16)", ScsiOpcode.SynchronizeCache16, 16, SynchronizeCache.Execute, CommandFlags.None, PrAccess.Write));
         table.Add(new("WRITE SAME(16)", ScsiOpcode.WriteSame16, 16, WriteSame.Execute, writes, PrAccess.Write));
+        table.Add(new("WRITE ATOMIC(16)", ScsiOpcode.WriteAtomic16, 16, WriteAtomic.Execute, writes, PrAccess.Write,
+            deviceSupports: static device => device.AtomicWriteBytesMax > 0));
         table.Add(CommandDescriptor.WithServiceActions("SERVICE ACTION IN(16)", ScsiOpcode.ServiceActionIn16, 16,
             new CommandDescriptor("READ CAPACITY(16)", ScsiOpcode.ServiceActionIn16, 16, ReadCapacity.Execute16, CommandFlags.None, PrAccess.Allowed, serviceAction: 0x10),
             new CommandDescriptor("GET LBA STATUS", ScsiOpcode.ServiceActionIn16, 16, GetLbaStatus.Execute, CommandFlags.None, PrAccess.Read, serviceAction: 0x12)));

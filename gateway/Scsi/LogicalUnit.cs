@@ -79,6 +79,17 @@ internal sealed class LogicalUnit
     /// <summary>SPC-4 persistent reservations and SPC-2 reservations.</summary>
     public PersistentReservations Reservations { get; }
 
+    /// <summary>
+    /// Changes the capacity and tells every I_T nexus CAPACITY DATA HAS CHANGED (SBC-3 r36 §4.7.3.6;
+    /// DESIGN.md §6: resize reaches the nexuses on every gateway).
+    /// </summary>
+    public async ValueTask<BlockResult> ResizeAsync(long sizeBytes, CancellationToken cancellationToken)
+    {
+        BlockResult result = await Device.ResizeAsync(sizeBytes, cancellationToken).ConfigureAwait(false);
+        if (result == BlockResult.Ok) UnitAttentions.EstablishForAll(Sense.Sense.CapacityDataChanged);
+        return result;
+    }
+
     /// <summary>Whether [lba, lba + blocks) lies inside the capacity (SBC-3 r36 §4.5: LBA OUT OF RANGE otherwise).</summary>
     public bool InRange(ulong lba, ulong blocks)
     {

@@ -134,6 +134,11 @@ internal sealed class ScsiTargetDevice : IScsiTargetDevice
             return false;
         }
         if (!unit.IsPresent) return true;
+        if (command.DeviceSupports is not null && !command.DeviceSupports(unit.Device))
+        {
+            task.CheckCondition(SenseCatalog.InvalidCommandOperationCode);
+            return false;
+        }
 
         // SPC-4 r37 §5.14 (unit attention condition): report it on the first command that is not
         // INQUIRY, REPORT LUNS or REQUEST SENSE, and clear it.

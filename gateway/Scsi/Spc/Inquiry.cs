@@ -191,6 +191,14 @@ internal static class Inquiry
             response[32] = 0x80;
         }
         BinaryPrimitives.WriteUInt64BigEndian(response[36..], BlockLimits.MaximumWriteSameBlocks);
+        // SBC-4 atomic write limits: MAXIMUM ATOMIC TRANSFER LENGTH, ATOMIC ALIGNMENT 1, GRANULARITY 1.
+        uint atomicBlocks = WriteAtomic.MaximumBlocks(unit);
+        if (atomicBlocks > 0)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(response[44..], atomicBlocks);
+            BinaryPrimitives.WriteUInt32BigEndian(response[48..], 1);
+            BinaryPrimitives.WriteUInt32BigEndian(response[52..], 1);
+        }
         return 64;
     }
 
