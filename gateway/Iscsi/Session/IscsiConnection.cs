@@ -491,6 +491,14 @@ internal sealed class IscsiConnection
             Release(command, admitted: true);
             return true;
         }
+        if (command.Task.Status == ScsiStatus.CheckCondition)
+        {
+            // Failed while queued (bad Data-Out sequence): answer without executing.
+            _session.TryTransition(command, CommandState.AwaitingData, CommandState.Executing);
+            bool sent = await ScsiResponder.SendAsync(_sender, command, Parameters, targetFailure: false).ConfigureAwait(false);
+            Release(command, admitted: true);
+            return sent;
+        }
         if (command.ReceivedBytes == command.WriteLength)
         {
             StartExecution(command);
@@ -605,11 +613,12 @@ internal sealed class IscsiConnection
         }
         if (!valid)
         {
-            // ErrorRecoveryLevel=0 cannot recover a broken data sequence (§7.1.4... §6.1.5): reject and drop.
-            _logger.LogInformation("bad Data-Out (ITT 0x{Itt:x8}, DataSN {DataSN}, offset {Offset}) from {Remote}: dropping the connection", itt, dataSN, offset, RemoteEndPoint);
-            await _receiver.SkipDataAsync(token).ConfigureAwait(false);
-            await SendRejectAsync(RejectReason.ProtocolError).ConfigureAwait(false);
-            return ConnectionVerdict.Close;
+            // RFC 7143 §7.1.4... at ErrorRecoveryLevel 0 a broken data sequence cannot be repaired
+            // (no SNACK/recovery R2T), but it need not cost the connection: the command ends at
+            // once with CHECK CONDITION and its later Data-Out PDUs are discarded as stale.
+            _logger.LogInformation("bad Data-Out (ITT 0x{Itt:x8}, DataSN {DataSN}, offset {Offset}) from {Remote}: failing the command", itt, dataSN, offset, RemoteEndPoint);
+            if (await _receiver.SkipDataAsync(token).ConfigureAwait(false) != ReceiveStatus.Ok) return ConnectionVerdict.Close;
+            return await FailCommandAsync(command).ConfigureAwait(false) ? ConnectionVerdict.Continue : ConnectionVerdict.Close;
         }
         ReceiveStatus status = await _receiver.ReceiveDataAsync(command.DataOutBuffer.Slice(offset, length), token).ConfigureAwait(false);
         if (status != ReceiveStatus.Ok)
@@ -639,6 +648,37 @@ internal sealed class IscsiConnection
         if (command.ReceivedBytes == command.WriteLength && command.State == CommandState.AwaitingData) StartExecution(command);
         return ConnectionVerdict.Continue;
     }
+
+    /// <summary>Ends a command that is still collecting data with ABORTED COMMAND / DATA PHASE ERROR (SPC-4 4Bh/00h).</summary>
+    private async ValueTask<bool> FailCommandAsync(ScsiCommandContext command)
+    {
+        for (int i = 0; i < command.R2Ts.Length; i++)
+        {
+            if (!command.R2Ts[i].Active) continue;
+            _byTargetTransferTag.Remove(command.R2Ts[i].TargetTransferTag);
+            command.R2Ts[i].Active = false;
+        }
+        command.OutstandingR2TCount = 0;
+        bool admitted = command.State != CommandState.AwaitingOrder;
+        if (!admitted)
+        {
+            // Still waiting for its CmdSN turn: it stays in the window queue and is answered then.
+            command.Task.CheckCondition(DataPhaseError);
+            command.WriteLength = command.ReceivedBytes;
+            return true;
+        }
+        if (!_session!.TryTransition(command, CommandState.AwaitingData, CommandState.Executing))
+        {
+            ReleaseAbortedOnReadLoop(command);
+            return true;
+        }
+        command.Task.CheckCondition(DataPhaseError);
+        bool sent = await ScsiResponder.SendAsync(_sender, command, Parameters, targetFailure: false).ConfigureAwait(false);
+        Release(command, admitted: true);
+        return sent;
+    }
+
+    private static readonly Sds.Gateway.Scsi.Sense.SenseData DataPhaseError = new(Sds.Gateway.Scsi.Sense.SenseKey.AbortedCommand, 0x4B, 0x00);
 
     private void StartExecution(ScsiCommandContext command)
     {
