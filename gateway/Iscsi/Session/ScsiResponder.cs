@@ -61,7 +61,7 @@ internal static class ScsiResponder
         ReadOnlyMemory<byte> sense = default;
         if (!targetFailure && task.Status == ScsiStatus.CheckCondition)
         {
-            int length = SenseEncoder.Encode(task.Sense, command.SenseBuffer);
+            int length = SenseSegment.Encode(task.Sense, command.SenseBuffer);
             sense = command.SenseBuffer.AsMemory(0, length);
         }
         return await sender.SendAsync(response, sense).ConfigureAwait(false);
