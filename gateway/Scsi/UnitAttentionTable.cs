@@ -68,6 +68,17 @@ internal sealed class UnitAttentionTable
         }
     }
 
+    /// <summary>Queues <paramref name="sense"/> for every known nexus whose registrant is in <paramref name="registrants"/>.</summary>
+    public void EstablishForRegistrants(List<Reservations.RegistrantId> registrants, in SenseData sense)
+    {
+        if (registrants.Count == 0) return;
+        lock (_gate)
+        {
+            foreach (ITNexus nexus in _pending.Keys)
+                if (registrants.Contains(Reservations.RegistrantId.Of(nexus))) EstablishLocked(nexus, sense);
+        }
+    }
+
     /// <summary>Removes and returns the oldest pending condition of <paramref name="nexus"/>.</summary>
     public bool TryTake(ITNexus nexus, out SenseData sense)
     {

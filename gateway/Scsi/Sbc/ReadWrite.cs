@@ -92,8 +92,11 @@ internal static class ReadWrite
         task.CdbTransferLength = (uint)transferBytes;
         if (transferBytes == 0) return CommandResult.Good;
 
-        // Only whole blocks the initiator actually sent are written; the transport reports the residual.
-        int moveBytes = Math.Min(transferBytes, task.DataOut.Length) & ~(unit.BlockSizeBytes - 1);
+        // RFC 7143 §11.4.5.1 / FCP-4 §9.5.8: with a smaller expected length only what was sent is
+        // written and the transport reports overflow. A partial block cannot be written, so that case
+        // fails with INVALID FIELD IN COMMAND INFORMATION UNIT before anything changes.
+        int moveBytes = Math.Min(transferBytes, task.DataOut.Length);
+        if ((moveBytes & (unit.BlockSizeBytes - 1)) != 0) return CommandResult.Check(task, Sense.InvalidFieldInCommandInformationUnit);
         if (moveBytes == 0) return CommandResult.Good;
         long offsetBytes = (long)(addressing.Lba << unit.BlockSizeShift);
         bool fua = addressing.ForceUnitAccess || unit.WriteThrough;
@@ -101,6 +104,7 @@ internal static class ReadWrite
     }
 
     // Rare path: the expected length cuts a block in two. Read whole blocks into a pooled buffer.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     private static async ValueTask<ScsiStatus> ReadUnaligned(LogicalUnit unit, ScsiTask task, long offsetBytes, int moveBytes)
     {
         int wholeBytes = (moveBytes + unit.BlockSizeBytes - 1) & ~(unit.BlockSizeBytes - 1);

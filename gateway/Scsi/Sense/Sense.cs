@@ -17,6 +17,8 @@ internal static class Sense
     public static readonly SenseData InvalidFieldInParameterList = new(SenseKey.IllegalRequest, 0x26, 0x00);
     /// <summary>ILLEGAL REQUEST, PARAMETER LIST LENGTH ERROR (1A/00).</summary>
     public static readonly SenseData ParameterListLengthError = new(SenseKey.IllegalRequest, 0x1A, 0x00);
+    /// <summary>ILLEGAL REQUEST, INVALID FIELD IN COMMAND INFORMATION UNIT (0E/03): Data-Out not a whole number of blocks.</summary>
+    public static readonly SenseData InvalidFieldInCommandInformationUnit = new(SenseKey.IllegalRequest, 0x0E, 0x03);
     /// <summary>ILLEGAL REQUEST, LOGICAL BLOCK ADDRESS OUT OF RANGE (21/00).</summary>
     public static readonly SenseData LbaOutOfRange = new(SenseKey.IllegalRequest, 0x21, 0x00);
     /// <summary>ILLEGAL REQUEST, LOGICAL UNIT NOT SUPPORTED (25/00).</summary>
