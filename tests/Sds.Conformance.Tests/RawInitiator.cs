@@ -35,24 +35,33 @@ public sealed class RawInitiator : IDisposable
     public uint CmdSN { get; set; }
     /// <summary>ExpStatSN to send.</summary>
     public uint ExpStatSN { get; set; }
+    /// <summary>TSIH the target assigned.</summary>
+    public ushort Tsih { get; private set; }
     /// <summary>Whether HeaderDigest=CRC32C was negotiated.</summary>
     public bool HeaderDigest { get; private set; }
     /// <summary>Whether DataDigest=CRC32C was negotiated.</summary>
     public bool DataDigest { get; private set; }
 
     /// <summary>Connects and logs in to the demo target in one Login Request (CSG=1 → NSG=3).</summary>
-    public static async Task<RawInitiator> LoginAsync(int port, bool headerDigest = false, bool dataDigest = false, ulong isid = 0x8000_0000_0001, string initiatorName = "iqn.2026-11.io.sds:raw")
+    public static async Task<RawInitiator> LoginAsync(int port, bool headerDigest = false, bool dataDigest = false, ulong isid = 0x8000_0000_0001, string initiatorName = "iqn.2026-11.io.sds:raw", string extraKeys = "ImmediateData=Yes\0InitialR2T=Yes\0FirstBurstLength=65536\0MaxBurstLength=262144\0")
+    {
+        (RawInitiator? initiator, ushort status) = await TryLoginAsync(port, headerDigest, dataDigest, isid, initiatorName, extraKeys, tsih: 0);
+        return initiator ?? throw new InvalidOperationException($"login failed with status 0x{status:x4}");
+    }
+
+    /// <summary>Logs in and returns the initiator, or null and the login status class/detail (RFC 7143 §11.13.5).</summary>
+    public static async Task<(RawInitiator? Initiator, ushort Status)> TryLoginAsync(int port, bool headerDigest, bool dataDigest, ulong isid, string initiatorName, string extraKeys, ushort tsih)
     {
         var client = new TcpClient { NoDelay = true };
         await client.ConnectAsync("127.0.0.1", port);
         var initiator = new RawInitiator(client);
         string keys = $"InitiatorName={initiatorName}\0TargetName=iqn.2026-11.io.sds:demo\0SessionType=Normal\0" +
             $"HeaderDigest={(headerDigest ? "CRC32C" : "None")}\0DataDigest={(dataDigest ? "CRC32C" : "None")}\0" +
-            "MaxRecvDataSegmentLength=262144\0ImmediateData=Yes\0InitialR2T=Yes\0FirstBurstLength=65536\0MaxBurstLength=262144\0";
+            "MaxRecvDataSegmentLength=262144\0" + extraKeys;
         byte[] bhs = new byte[48];
         bhs[0] = 0x43;
         bhs[1] = 0x80 | (1 << 2) | 3;
-        BinaryPrimitives.WriteUInt64BigEndian(bhs.AsSpan(8), isid << 16);
+        BinaryPrimitives.WriteUInt64BigEndian(bhs.AsSpan(8), (isid << 16) | tsih);
         BinaryPrimitives.WriteUInt32BigEndian(bhs.AsSpan(16), 1);
         BinaryPrimitives.WriteUInt32BigEndian(bhs.AsSpan(24), 1);
         await initiator.SendAsync(bhs, Encoding.UTF8.GetBytes(keys));
@@ -60,13 +69,14 @@ public sealed class RawInitiator : IDisposable
         if (response is null || response.Opcode != 0x23 || response.Bhs[36] != 0 || (response.Bhs[1] & 0x83) != 0x83)
         {
             initiator.Dispose();
-            throw new InvalidOperationException("login failed");
+            return (null, response is null ? (ushort)0xFFFF : (ushort)((response.Bhs[36] << 8) | response.Bhs[37]));
         }
+        initiator.Tsih = BinaryPrimitives.ReadUInt16BigEndian(response.Bhs.AsSpan(14));
         initiator.CmdSN = response.Field(28);
         initiator.ExpStatSN = response.Field(24) + 1;
         initiator.HeaderDigest = headerDigest;
         initiator.DataDigest = dataDigest;
-        return initiator;
+        return (initiator, 0);
     }
 
     /// <summary>A fresh Initiator Task Tag.</summary>
@@ -215,6 +225,57 @@ public sealed class RawInitiator : IDisposable
         if (response is null || response.Opcode != 0x21 || response.Field(16) != itt) return -1;
         ExpStatSN = response.Field(24) + 1;
         return response.Bhs[3];
+    }
+
+    /// <summary>
+    /// WRITE(10) without immediate data, following the target's R2Ts (and sending
+    /// <paramref name="unsolicitedBytes"/> of unsolicited Data-Out first, when InitialR2T=No). Data-Out
+    /// PDUs carry at most <paramref name="segmentBytes"/>. Returns the SCSI status and the R2Ts seen.
+    /// </summary>
+    public async Task<(int Status, List<(uint Offset, uint Length, uint R2TSN)> R2Ts)> WriteWithR2TAsync(uint lba, byte[] data, int unsolicitedBytes, int segmentBytes)
+    {
+        byte[] cdb = new byte[16];
+        cdb[0] = 0x2A;
+        BinaryPrimitives.WriteUInt32BigEndian(cdb.AsSpan(2), lba);
+        BinaryPrimitives.WriteUInt16BigEndian(cdb.AsSpan(7), (ushort)(data.Length / 512));
+        uint itt = NextTag();
+        byte flags = (byte)((unsolicitedBytes > 0 ? 0 : 0x80) | 0x20 | 0x01);
+        await SendAsync(ScsiCommand(itt, flags, (uint)data.Length, cdb));
+        if (unsolicitedBytes > 0) await SendSequenceAsync(itt, 0xFFFF_FFFF, data, 0, unsolicitedBytes, segmentBytes);
+        var r2ts = new List<(uint, uint, uint)>();
+        while (true)
+        {
+            Pdu? pdu = await ReceiveResponseAsync(TimeSpan.FromSeconds(10));
+            if (pdu is null || pdu.Field(16) != itt) return (-1, r2ts);
+            if (pdu.Opcode == 0x31)
+            {
+                uint offset = pdu.Field(40), length = pdu.Field(44);
+                r2ts.Add((offset, length, pdu.Field(36)));
+                await SendSequenceAsync(itt, pdu.Field(20), data, (int)offset, (int)length, segmentBytes);
+                continue;
+            }
+            if (pdu.Opcode != 0x21) return (-1, r2ts);
+            ExpStatSN = pdu.Field(24) + 1;
+            return (pdu.Bhs[3], r2ts);
+        }
+    }
+
+    private async Task SendSequenceAsync(uint itt, uint ttt, byte[] data, int offset, int length, int segmentBytes)
+    {
+        uint dataSN = 0;
+        for (int sent = 0; sent < length; sent += segmentBytes)
+        {
+            int size = Math.Min(segmentBytes, length - sent);
+            byte[] bhs = new byte[48];
+            bhs[0] = 0x05;
+            bhs[1] = (byte)(sent + size == length ? 0x80 : 0);
+            BinaryPrimitives.WriteUInt32BigEndian(bhs.AsSpan(16), itt);
+            BinaryPrimitives.WriteUInt32BigEndian(bhs.AsSpan(20), ttt);
+            BinaryPrimitives.WriteUInt32BigEndian(bhs.AsSpan(28), ExpStatSN);
+            BinaryPrimitives.WriteUInt32BigEndian(bhs.AsSpan(36), dataSN++);
+            BinaryPrimitives.WriteUInt32BigEndian(bhs.AsSpan(40), (uint)(offset + sent));
+            await SendAsync(bhs, data.AsSpan(offset + sent, size).ToArray());
+        }
     }
 
     /// <summary>TEST UNIT READY until GOOD (a new I_T nexus first sees POWER ON/RESET unit attention, SPC-4 §5.14).</summary>
