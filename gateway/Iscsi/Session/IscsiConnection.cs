@@ -50,6 +50,7 @@ internal sealed class IscsiConnection
     private byte[]? _pendingText;
     private int _pendingTextOffset;
     private uint _pendingTextTag;
+    private ushort _cid;
 
     /// <summary>Wraps an accepted socket.</summary>
     public IscsiConnection(Socket socket, Portal portal, IscsiTargetServer server)
@@ -193,7 +194,9 @@ internal sealed class IscsiConnection
                 _receiver.DataDigest = _sender.DataDigest = login.Parameters.DataDigest;
                 _receiver.DataSegmentLengthMax = IscsiLimits.MaxRecvDataSegmentLengthBytes;
                 _segment = new byte[IscsiLimits.MaxRecvDataSegmentLengthBytes];
-                _logger.LogInformation("{Type} session TSIH {Tsih} from {Initiator} at {Remote} on {Target}", login.SessionType, tsih, login.InitiatorName, RemoteEndPoint, login.Target?.Name ?? "(discovery)");
+                _cid = login.Cid;
+                _logger.LogInformation("{Type} session TSIH {Tsih} from {Initiator} at {Remote} on {Target} (HeaderDigest={HeaderDigest}, DataDigest={DataDigest})",
+                    login.SessionType, tsih, login.InitiatorName, RemoteEndPoint, login.Target?.Name ?? "(discovery)", login.Parameters.HeaderDigest ? "CRC32C" : "None", login.Parameters.DataDigest ? "CRC32C" : "None");
                 return true;
             }
         }
@@ -281,6 +284,7 @@ internal sealed class IscsiConnection
         return await SendRejectAsync(reason).ConfigureAwait(false) ? ConnectionVerdict.Continue : ConnectionVerdict.Close;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> SendRejectAsync(RejectReason reason)
     {
         // RFC 7143 §11.17: the data segment carries the complete header of the rejected PDU.
@@ -289,6 +293,7 @@ internal sealed class IscsiConnection
         return await _sender.SendAsync(pdu, _header.BhsBytes).ConfigureAwait(false);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<(ReceiveStatus Status, int Length)> ReceiveSegmentAsync(CancellationToken token)
     {
         int length = _header.DataSegmentLength;
@@ -484,6 +489,7 @@ internal sealed class IscsiConnection
     }
 
     /// <summary>The command's CmdSN turn came: solicit missing data or execute.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> DeliverAsync(ScsiCommandContext command)
     {
         if (!_session!.TryTransition(command, CommandState.AwaitingOrder, CommandState.AwaitingData))
@@ -507,6 +513,7 @@ internal sealed class IscsiConnection
         return await IssueR2TsAsync(command).ConfigureAwait(false);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> DeliverQueuedAsync()
     {
         IscsiSession session = _session!;
@@ -520,6 +527,7 @@ internal sealed class IscsiConnection
     }
 
     /// <summary>Sends R2Ts while fewer than MaxOutstandingR2T are open (RFC 7143 §10.8, §13.17).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> IssueR2TsAsync(ScsiCommandContext command)
     {
         OperationalParameters parameters = Parameters;
@@ -877,15 +885,15 @@ internal sealed class IscsiConnection
         AdmitResult admit = _session!.Admit(cmdSN, immediate, null);
         if (admit is AdmitResult.OutOfWindow or AdmitResult.Duplicate) return ConnectionVerdict.Continue;
         // RFC 7143 §11.15.1: 0 = closed, 1 = CID not found, 2 = recovery not supported.
+        // One connection per session: closing "the connection" closes the session (ERL 0).
         byte response = reason switch
         {
             0 => 0,
-            1 => 0,
+            1 => cid == _cid ? (byte)0 : (byte)1,
             2 => 2,
             _ => 0xff,
         };
         if (response == 0xff) return await SendRejectAsync(RejectReason.InvalidPduField).ConfigureAwait(false) ? ConnectionVerdict.Continue : ConnectionVerdict.Close;
-        _ = cid; // One connection per session: closing "the connection" closes the session (ERL 0).
         if (response == 0) await WaitForExecutingAsync().ConfigureAwait(false);
         PduTemplate pdu = PduTemplate.For(IscsiOpcode.LogoutResponse, 0x80, itt);
         pdu.Byte2 = response;
