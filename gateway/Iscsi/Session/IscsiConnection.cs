@@ -21,6 +21,9 @@ internal sealed class IscsiConnection
 {
     private const uint PingTagBit = 0x8000_0000u;
 
+    // Drains poll on real time (they wait for real work to finish); their deadline is on the injected clock.
+    private static readonly TimeSpan DrainPollInterval = TimeSpan.FromMilliseconds(1);
+
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
     private readonly PipeReader _reader;
@@ -787,7 +790,7 @@ internal sealed class IscsiConnection
         {
             while (command.Generation == generation && command.State != CommandState.Free && clock.GetElapsedTime(start) < _server.Options.DrainTimeout)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(1), clock).ConfigureAwait(false);
+                await Task.Delay(DrainPollInterval).ConfigureAwait(false);
             }
         }
     }
@@ -910,7 +913,7 @@ internal sealed class IscsiConnection
         long start = clock.GetTimestamp();
         while (Volatile.Read(ref _executing) > 0 && clock.GetElapsedTime(start) < _server.Options.DrainTimeout)
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(1), clock).ConfigureAwait(false);
+            await Task.Delay(DrainPollInterval).ConfigureAwait(false);
         }
     }
 
