@@ -35,6 +35,9 @@ public sealed class RawInitiator : IDisposable
     public uint CmdSN { get; set; }
     /// <summary>ExpStatSN to send.</summary>
     public uint ExpStatSN { get; set; }
+    /// <summary>The socket stream (for tests that write raw bytes).</summary>
+    public NetworkStream Stream => _stream;
+
     /// <summary>TSIH the target assigned.</summary>
     public ushort Tsih { get; private set; }
     /// <summary>Whether HeaderDigest=CRC32C was negotiated.</summary>

@@ -105,6 +105,12 @@ internal sealed class IscsiConnection
         catch (ObjectDisposedException)
         {
         }
+        catch (Exception exception)
+        {
+            // The connection boundary catches once (STYLE.md): anything else is a bug in this
+            // process. It is logged loudly and costs only this connection, never the server (DESIGN.md §9).
+            _logger.LogCritical(exception, "bug: connection from {Remote} failed with an unexpected exception", RemoteEndPoint);
+        }
         finally
         {
             await CleanupAsync().ConfigureAwait(false);
@@ -725,6 +731,11 @@ internal sealed class IscsiConnection
         try
         {
             if (command.State != CommandState.Aborted) await ScsiResponder.SendAsync(_sender, command, Parameters, targetFailure).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            _logger.LogCritical(exception, "bug: sending the response of ITT 0x{Itt:x8} failed", command.InitiatorTaskTag);
+            Abort();
         }
         finally
         {
