@@ -51,6 +51,9 @@ internal static class IscsiLimits
     /// <summary>Most login request PDUs per connection before the login is failed.</summary>
     public const int LoginPdusMax = 64;
 
+    /// <summary>Connections per server, logged in or not (bounds sockets and buffers under connection floods).</summary>
+    public const int ConnectionsMax = 2048;
+
     /// <summary>Sessions per server (bounds memory under login floods).</summary>
     public const int SessionsMax = 1024;
 }

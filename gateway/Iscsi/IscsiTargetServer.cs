@@ -44,7 +44,7 @@ internal sealed class IscsiTargetServer
         var connection = new IscsiConnection(socket, portal, this);
         lock (_lock)
         {
-            if (_stopping)
+            if (_stopping || _connections.Count >= IscsiLimits.ConnectionsMax)
             {
                 socket.Dispose();
                 return Task.CompletedTask;

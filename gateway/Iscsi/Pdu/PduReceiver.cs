@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 
 namespace Sds.Gateway.Iscsi.Pdu;
 
@@ -32,6 +33,7 @@ internal sealed class PduReceiver
     public ReceiveState State => _state;
 
     /// <summary>Reads the BHS, AHS and header digest of the next PDU into <paramref name="header"/>.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<ReceiveStatus> ReceiveHeaderAsync(InboundHeader header, CancellationToken cancellation)
     {
         Invariant.Assert(_state == ReceiveState.AwaitHeader, "header read while a data segment is pending");
@@ -84,6 +86,7 @@ internal sealed class PduReceiver
     /// Copies the pending data segment into <paramref name="destination"/> (exactly its length)
     /// and checks the data digest. Padding and digest are consumed.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<ReceiveStatus> ReceiveDataAsync(Memory<byte> destination, CancellationToken cancellation)
     {
         Invariant.Assert(_state == ReceiveState.AwaitData, "data read without a header");
@@ -114,6 +117,7 @@ internal sealed class PduReceiver
     }
 
     /// <summary>Consumes and drops the pending data segment (bounded by <see cref="DataSegmentLengthMax"/>).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<ReceiveStatus> SkipDataAsync(CancellationToken cancellation)
     {
         Invariant.Assert(_state == ReceiveState.AwaitData, "skip without a header");

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 
 namespace Sds.Gateway.Iscsi.Pdu;
 
@@ -42,6 +43,7 @@ internal sealed class PduSender
     public void UseWindow(ICommandWindow window) => _window = window;
 
     /// <summary>Sends one PDU and flushes. Returns false when the connection is broken.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> SendAsync(PduTemplate template, ReadOnlyMemory<byte> data)
     {
         await _lock.WaitAsync().ConfigureAwait(false);
@@ -64,6 +66,7 @@ internal sealed class PduSender
     /// <paramref name="last"/> supplies flags/status/residual of the final PDU.
     /// Returns the number of Data-In PDUs sent (the ExpDataSN of a following SCSI Response), or -1 when broken.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<int> SendDataInAsync(PduTemplate first, ReadOnlyMemory<byte> data, int segmentLengthMax, int burstLengthMax, bool collapseStatus, PduTemplate last)
     {
         Invariant.Assert(segmentLengthMax > 0 && burstLengthMax > 0, "segment and burst sizes are positive");
@@ -165,6 +168,7 @@ internal sealed class PduSender
         _writer.Advance(tailLength);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> FlushAsync()
     {
         try

@@ -21,6 +21,9 @@ internal sealed class IscsiConnection
 {
     private const uint PingTagBit = 0x8000_0000u;
 
+    // Drains poll on real time (they wait for real work to finish); their deadline is on the injected clock.
+    private static readonly TimeSpan DrainPollInterval = TimeSpan.FromMilliseconds(1);
+
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
     private readonly PipeReader _reader;
@@ -50,6 +53,7 @@ internal sealed class IscsiConnection
     private byte[]? _pendingText;
     private int _pendingTextOffset;
     private uint _pendingTextTag;
+    private ushort _cid;
 
     /// <summary>Wraps an accepted socket.</summary>
     public IscsiConnection(Socket socket, Portal portal, IscsiTargetServer server)
@@ -100,6 +104,12 @@ internal sealed class IscsiConnection
         }
         catch (ObjectDisposedException)
         {
+        }
+        catch (Exception exception)
+        {
+            // The connection boundary catches once (STYLE.md): anything else is a bug in this
+            // process. It is logged loudly and costs only this connection, never the server (DESIGN.md §9).
+            _logger.LogCritical(exception, "bug: connection from {Remote} failed with an unexpected exception", RemoteEndPoint);
         }
         finally
         {
@@ -193,7 +203,9 @@ internal sealed class IscsiConnection
                 _receiver.DataDigest = _sender.DataDigest = login.Parameters.DataDigest;
                 _receiver.DataSegmentLengthMax = IscsiLimits.MaxRecvDataSegmentLengthBytes;
                 _segment = new byte[IscsiLimits.MaxRecvDataSegmentLengthBytes];
-                _logger.LogInformation("{Type} session TSIH {Tsih} from {Initiator} at {Remote} on {Target}", login.SessionType, tsih, login.InitiatorName, RemoteEndPoint, login.Target?.Name ?? "(discovery)");
+                _cid = login.Cid;
+                _logger.LogInformation("{Type} session TSIH {Tsih} from {Initiator} at {Remote} on {Target} (HeaderDigest={HeaderDigest}, DataDigest={DataDigest})",
+                    login.SessionType, tsih, login.InitiatorName, RemoteEndPoint, login.Target?.Name ?? "(discovery)", login.Parameters.HeaderDigest ? "CRC32C" : "None", login.Parameters.DataDigest ? "CRC32C" : "None");
                 return true;
             }
         }
@@ -281,6 +293,7 @@ internal sealed class IscsiConnection
         return await SendRejectAsync(reason).ConfigureAwait(false) ? ConnectionVerdict.Continue : ConnectionVerdict.Close;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> SendRejectAsync(RejectReason reason)
     {
         // RFC 7143 §11.17: the data segment carries the complete header of the rejected PDU.
@@ -289,6 +302,7 @@ internal sealed class IscsiConnection
         return await _sender.SendAsync(pdu, _header.BhsBytes).ConfigureAwait(false);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<(ReceiveStatus Status, int Length)> ReceiveSegmentAsync(CancellationToken token)
     {
         int length = _header.DataSegmentLength;
@@ -484,12 +498,21 @@ internal sealed class IscsiConnection
     }
 
     /// <summary>The command's CmdSN turn came: solicit missing data or execute.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> DeliverAsync(ScsiCommandContext command)
     {
         if (!_session!.TryTransition(command, CommandState.AwaitingOrder, CommandState.AwaitingData))
         {
             Release(command, admitted: true);
             return true;
+        }
+        if (command.Task.Status == ScsiStatus.CheckCondition)
+        {
+            // Failed while queued (bad Data-Out sequence): answer without executing.
+            _session.TryTransition(command, CommandState.AwaitingData, CommandState.Executing);
+            bool sent = await ScsiResponder.SendAsync(_sender, command, Parameters, targetFailure: false).ConfigureAwait(false);
+            Release(command, admitted: true);
+            return sent;
         }
         if (command.ReceivedBytes == command.WriteLength)
         {
@@ -499,6 +522,7 @@ internal sealed class IscsiConnection
         return await IssueR2TsAsync(command).ConfigureAwait(false);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> DeliverQueuedAsync()
     {
         IscsiSession session = _session!;
@@ -512,6 +536,7 @@ internal sealed class IscsiConnection
     }
 
     /// <summary>Sends R2Ts while fewer than MaxOutstandingR2T are open (RFC 7143 §10.8, §13.17).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> IssueR2TsAsync(ScsiCommandContext command)
     {
         OperationalParameters parameters = Parameters;
@@ -605,11 +630,12 @@ internal sealed class IscsiConnection
         }
         if (!valid)
         {
-            // ErrorRecoveryLevel=0 cannot recover a broken data sequence (§7.1.4... §6.1.5): reject and drop.
-            _logger.LogInformation("bad Data-Out (ITT 0x{Itt:x8}, DataSN {DataSN}, offset {Offset}) from {Remote}: dropping the connection", itt, dataSN, offset, RemoteEndPoint);
-            await _receiver.SkipDataAsync(token).ConfigureAwait(false);
-            await SendRejectAsync(RejectReason.ProtocolError).ConfigureAwait(false);
-            return ConnectionVerdict.Close;
+            // RFC 7143 §7.1.4... at ErrorRecoveryLevel 0 a broken data sequence cannot be repaired
+            // (no SNACK/recovery R2T), but it need not cost the connection: the command ends at
+            // once with CHECK CONDITION and its later Data-Out PDUs are discarded as stale.
+            _logger.LogInformation("bad Data-Out (ITT 0x{Itt:x8}, DataSN {DataSN}, offset {Offset}) from {Remote}: failing the command", itt, dataSN, offset, RemoteEndPoint);
+            if (await _receiver.SkipDataAsync(token).ConfigureAwait(false) != ReceiveStatus.Ok) return ConnectionVerdict.Close;
+            return await FailCommandAsync(command).ConfigureAwait(false) ? ConnectionVerdict.Continue : ConnectionVerdict.Close;
         }
         ReceiveStatus status = await _receiver.ReceiveDataAsync(command.DataOutBuffer.Slice(offset, length), token).ConfigureAwait(false);
         if (status != ReceiveStatus.Ok)
@@ -639,6 +665,37 @@ internal sealed class IscsiConnection
         if (command.ReceivedBytes == command.WriteLength && command.State == CommandState.AwaitingData) StartExecution(command);
         return ConnectionVerdict.Continue;
     }
+
+    /// <summary>Ends a command that is still collecting data with ABORTED COMMAND / DATA PHASE ERROR (SPC-4 4Bh/00h).</summary>
+    private async ValueTask<bool> FailCommandAsync(ScsiCommandContext command)
+    {
+        for (int i = 0; i < command.R2Ts.Length; i++)
+        {
+            if (!command.R2Ts[i].Active) continue;
+            _byTargetTransferTag.Remove(command.R2Ts[i].TargetTransferTag);
+            command.R2Ts[i].Active = false;
+        }
+        command.OutstandingR2TCount = 0;
+        bool admitted = command.State != CommandState.AwaitingOrder;
+        if (!admitted)
+        {
+            // Still waiting for its CmdSN turn: it stays in the window queue and is answered then.
+            command.Task.CheckCondition(DataPhaseError);
+            command.WriteLength = command.ReceivedBytes;
+            return true;
+        }
+        if (!_session!.TryTransition(command, CommandState.AwaitingData, CommandState.Executing))
+        {
+            ReleaseAbortedOnReadLoop(command);
+            return true;
+        }
+        command.Task.CheckCondition(DataPhaseError);
+        bool sent = await ScsiResponder.SendAsync(_sender, command, Parameters, targetFailure: false).ConfigureAwait(false);
+        Release(command, admitted: true);
+        return sent;
+    }
+
+    private static readonly Sds.Gateway.Scsi.Sense.SenseData DataPhaseError = new(Sds.Gateway.Scsi.Sense.SenseKey.AbortedCommand, 0x4B, 0x00);
 
     private void StartExecution(ScsiCommandContext command)
     {
@@ -674,6 +731,11 @@ internal sealed class IscsiConnection
         try
         {
             if (command.State != CommandState.Aborted) await ScsiResponder.SendAsync(_sender, command, Parameters, targetFailure).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            _logger.LogCritical(exception, "bug: sending the response of ITT 0x{Itt:x8} failed", command.InitiatorTaskTag);
+            Abort();
         }
         finally
         {
@@ -739,7 +801,7 @@ internal sealed class IscsiConnection
         {
             while (command.Generation == generation && command.State != CommandState.Free && clock.GetElapsedTime(start) < _server.Options.DrainTimeout)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(1), clock).ConfigureAwait(false);
+                await Task.Delay(DrainPollInterval).ConfigureAwait(false);
             }
         }
     }
@@ -837,15 +899,15 @@ internal sealed class IscsiConnection
         AdmitResult admit = _session!.Admit(cmdSN, immediate, null);
         if (admit is AdmitResult.OutOfWindow or AdmitResult.Duplicate) return ConnectionVerdict.Continue;
         // RFC 7143 §11.15.1: 0 = closed, 1 = CID not found, 2 = recovery not supported.
+        // One connection per session: closing "the connection" closes the session (ERL 0).
         byte response = reason switch
         {
             0 => 0,
-            1 => 0,
+            1 => cid == _cid ? (byte)0 : (byte)1,
             2 => 2,
             _ => 0xff,
         };
         if (response == 0xff) return await SendRejectAsync(RejectReason.InvalidPduField).ConfigureAwait(false) ? ConnectionVerdict.Continue : ConnectionVerdict.Close;
-        _ = cid; // One connection per session: closing "the connection" closes the session (ERL 0).
         if (response == 0) await WaitForExecutingAsync().ConfigureAwait(false);
         PduTemplate pdu = PduTemplate.For(IscsiOpcode.LogoutResponse, 0x80, itt);
         pdu.Byte2 = response;
@@ -862,7 +924,7 @@ internal sealed class IscsiConnection
         long start = clock.GetTimestamp();
         while (Volatile.Read(ref _executing) > 0 && clock.GetElapsedTime(start) < _server.Options.DrainTimeout)
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(1), clock).ConfigureAwait(false);
+            await Task.Delay(DrainPollInterval).ConfigureAwait(false);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Sds.Gateway.Iscsi.Login;
 using Sds.Gateway.Iscsi.Pdu;
 using Sds.Gateway.Scsi;
@@ -12,6 +13,7 @@ namespace Sds.Gateway.Iscsi.Session;
 internal static class ScsiResponder
 {
     /// <summary>Sends the Data-In (if any) and the status of <paramref name="command"/>.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<bool> SendAsync(PduSender sender, ScsiCommandContext command, OperationalParameters parameters, bool targetFailure)
     {
         ScsiTask task = command.Task;
@@ -61,7 +63,7 @@ internal static class ScsiResponder
         ReadOnlyMemory<byte> sense = default;
         if (!targetFailure && task.Status == ScsiStatus.CheckCondition)
         {
-            int length = SenseEncoder.Encode(task.Sense, command.SenseBuffer);
+            int length = SenseSegment.Encode(task.Sense, command.SenseBuffer);
             sense = command.SenseBuffer.AsMemory(0, length);
         }
         return await sender.SendAsync(response, sense).ConfigureAwait(false);

@@ -6,13 +6,11 @@ namespace Sds.Gateway.Iscsi.Session;
 /// <summary>
 /// Puts a <see cref="SenseData"/> value on the wire as the data segment of a SCSI Response
 /// (RFC 7143 §11.4.7: 2-byte SenseLength, then the sense bytes). SPC-4 §4.5.3 fixed format
-/// (response code 70h) unless INFORMATION needs 64 bits, then §4.5.2 descriptor format (72h).
+/// (response code 70h, written by the SCSI layer's <see cref="Sds.Gateway.Scsi.Sense.SenseEncoder"/> so
+/// REQUEST SENSE and the response agree) unless INFORMATION needs 64 bits, then §4.5.2 descriptor format (72h).
 /// </summary>
-internal static class SenseEncoder
+internal static class SenseSegment
 {
-    /// <summary>Bytes of fixed-format sense we send.</summary>
-    public const int FixedLengthBytes = 18;
-
     /// <summary>Writes SenseLength + sense into <paramref name="destination"/>; returns the data segment length.</summary>
     public static int Encode(in SenseData sense, Span<byte> destination)
     {
@@ -45,14 +43,7 @@ internal static class SenseEncoder
         }
         else
         {
-            s[0] = (byte)(0x70 | (sense.InformationValid ? 0x80 : 0));
-            s[2] = (byte)sense.Key;
-            if (sense.InformationValid) BinaryPrimitives.WriteUInt32BigEndian(s[3..], (uint)sense.Information);
-            s[7] = FixedLengthBytes - 8;
-            s[12] = sense.Asc;
-            s[13] = sense.Ascq;
-            if (sense.FieldPointerValid) WriteSks(sense, s.Slice(15, 3));
-            length = FixedLengthBytes;
+            length = Sds.Gateway.Scsi.Sense.SenseEncoder.WriteFixed(sense, s);
         }
         BinaryPrimitives.WriteUInt16BigEndian(destination, (ushort)length);
         return 2 + length;
