@@ -31,6 +31,12 @@ internal interface IBlockDevice : IDisposable
     /// </summary>
     int AtomicWriteBytesMax { get; }
 
+    /// <summary>
+    /// Writes <paramref name="data"/> (at most <see cref="AtomicWriteBytesMax"/>) all-or-nothing: after
+    /// a crash either every byte is the new data or none is.
+    /// </summary>
+    ValueTask<BlockResult> WriteAtomicAsync(long offsetBytes, ReadOnlyMemory<byte> data, bool forceUnitAccess, CancellationToken cancellationToken);
+
     /// <summary>Reads <c>buffer.Length</c> bytes at <paramref name="offsetBytes"/>; deallocated ranges read as zeros.</summary>
     ValueTask<BlockResult> ReadAsync(long offsetBytes, Memory<byte> buffer, CancellationToken cancellationToken);
 

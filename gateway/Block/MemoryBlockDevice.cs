@@ -76,6 +76,10 @@ internal sealed class MemoryBlockDevice : IBlockDevice
     }
 
     /// <inheritdoc />
+    public ValueTask<BlockResult> WriteAtomicAsync(long offsetBytes, ReadOnlyMemory<byte> data, bool forceUnitAccess, CancellationToken cancellationToken) =>
+        WriteAsync(offsetBytes, data, forceUnitAccess, cancellationToken);
+
+    /// <inheritdoc />
     public ValueTask<BlockResult> FlushAsync(CancellationToken cancellationToken) => new(BlockResult.Ok);
 
     /// <inheritdoc />

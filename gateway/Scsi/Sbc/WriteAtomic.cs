@@ -33,6 +33,6 @@ internal static class WriteAtomic
         if (task.DataOut.Length < transferBytes) return CommandResult.Check(task, Sense.InvalidFieldInCommandInformationUnit);
         bool fua = (flags & 0x08) != 0 || unit.WriteThrough;
         return CommandResult.FromBlock(task,
-            unit.Device.WriteAsync((long)(lba << unit.BlockSizeShift), task.DataOut[..transferBytes], fua, task.CancellationToken), writing: true);
+            unit.Device.WriteAtomicAsync((long)(lba << unit.BlockSizeShift), task.DataOut[..transferBytes], fua, task.CancellationToken), writing: true);
     }
 }
