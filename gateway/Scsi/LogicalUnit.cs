@@ -13,7 +13,13 @@ namespace Sds.Gateway.Scsi;
 internal sealed class LogicalUnit
 {
     /// <summary>Creates a logical unit over <paramref name="device"/>.</summary>
-    public LogicalUnit(IBlockDevice device, LogicalUnitIdentity identity, bool readOnly = false, IPersistentReservationStore? reservationStore = null)
+    /// <remarks>
+    /// Reservations: pass <paramref name="reservations"/> for shared (cluster) state; otherwise the
+    /// unit keeps its own <see cref="PersistentReservations"/>, persisting APTPL state through
+    /// <paramref name="reservationStore"/> (memory when null).
+    /// </remarks>
+    public LogicalUnit(IBlockDevice device, LogicalUnitIdentity identity, bool readOnly = false,
+        IPersistentReservationStore? reservationStore = null, IPersistentReservations? reservations = null)
     {
         Invariant.Assert(BitOperations.IsPow2(device.BlockSizeBytes), "block size is a power of two");
         Device = device;
@@ -21,7 +27,7 @@ internal sealed class LogicalUnit
         ReadOnly = readOnly;
         BlockSizeShift = BitOperations.Log2((uint)device.BlockSizeBytes);
         ModePages = new ModePageState();
-        Reservations = new PersistentReservations(reservationStore ?? new MemoryPersistentReservationStore());
+        Reservations = reservations ?? new PersistentReservations(reservationStore ?? new MemoryPersistentReservationStore());
     }
 
     private LogicalUnit()
@@ -77,7 +83,7 @@ internal sealed class LogicalUnit
     public CopyStatusTable CopyStatuses { get; } = new();
 
     /// <summary>SPC-4 persistent reservations and SPC-2 reservations.</summary>
-    public PersistentReservations Reservations { get; }
+    public IPersistentReservations Reservations { get; }
 
     /// <summary>
     /// Changes the capacity and tells every I_T nexus CAPACITY DATA HAS CHANGED (SBC-3 r36 §4.7.3.6;

@@ -129,6 +129,30 @@ public sealed class PersistentReservationTests
     }
 
     [Fact]
+    public void RegisterAndMoveHandsTheReservationToAnotherNexus()
+    {
+        using var harness = new ScsiHarness();
+        Prout(harness, harness.Nexus, 0x00, 0, 0xA);
+        ScsiAssert.Good(Prout(harness, harness.Nexus, 0x01, 0xA, 0, 1));
+        // Parameter list: keys, UNREG, relative target port 2, TransportID of B ("name,i,0x" + ISID).
+        byte[] transportId = new byte[64];
+        int length = Sds.Gateway.Scsi.Reservations.PersistentReserveIn.WriteTransportId(RegistrantId.Of(B), transportId);
+        byte[] list = new byte[24 + length];
+        BinaryPrimitives.WriteUInt64BigEndian(list, 0xA);
+        BinaryPrimitives.WriteUInt64BigEndian(list.AsSpan(8), 0xB);
+        list[17] = 0x02;
+        BinaryPrimitives.WriteUInt16BigEndian(list.AsSpan(18), B.RelativeTargetPortId);
+        BinaryPrimitives.WriteUInt32BigEndian(list.AsSpan(20), (uint)length);
+        transportId.AsSpan(0, length).CopyTo(list.AsSpan(24));
+        ScsiAssert.Good(harness.Run([0x5F, 0x07, 0x01, 0, 0, 0, 0, 0, (byte)list.Length, 0], list));
+        ScsiAssert.Good(Write(harness, B));
+        Assert.Equal(ScsiStatus.ReservationConflict, Write(harness, harness.Nexus).Status);
+        byte[] keys = ScsiHarness.DataIn(harness.Run(ScsiHarness.Hex("5e 00 00 00 00 00 00 01 00 00")));
+        Assert.Equal(8u, BinaryPrimitives.ReadUInt32BigEndian(keys.AsSpan(4)));
+        Assert.Equal(0xBul, BinaryPrimitives.ReadUInt64BigEndian(keys.AsSpan(8)));
+    }
+
+    [Fact]
     public void InvalidCdbAndParameterListLengths()
     {
         using var harness = new ScsiHarness();
