@@ -11,6 +11,8 @@ internal enum CommandState : byte
     AwaitingData,
     /// <summary>Handed to the SCSI layer.</summary>
     Executing,
+    /// <summary>The SCSI layer finished; the response is being sent (too late to abort: RFC 7143 §11.5.1 "task does not exist").</summary>
+    Responding,
     /// <summary>Aborted by a task management function or connection loss; no response will be sent.</summary>
     Aborted,
 }

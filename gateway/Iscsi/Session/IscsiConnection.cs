@@ -509,7 +509,11 @@ internal sealed class IscsiConnection
         if (command.Task.Status == ScsiStatus.CheckCondition)
         {
             // Failed while queued (bad Data-Out sequence): answer without executing.
-            _session.TryTransition(command, CommandState.AwaitingData, CommandState.Executing);
+            if (!_session.TryTransition(command, CommandState.AwaitingData, CommandState.Responding))
+            {
+                Release(command, admitted: true);
+                return true;
+            }
             bool sent = await ScsiResponder.SendAsync(_sender, command, Parameters, targetFailure: false).ConfigureAwait(false);
             Release(command, admitted: true);
             return sent;
@@ -684,7 +688,7 @@ internal sealed class IscsiConnection
             command.WriteLength = command.ReceivedBytes;
             return true;
         }
-        if (!_session!.TryTransition(command, CommandState.AwaitingData, CommandState.Executing))
+        if (!_session!.TryTransition(command, CommandState.AwaitingData, CommandState.Responding))
         {
             ReleaseAbortedOnReadLoop(command);
             return true;
@@ -730,7 +734,11 @@ internal sealed class IscsiConnection
         }
         try
         {
-            if (command.State != CommandState.Aborted) await ScsiResponder.SendAsync(_sender, command, Parameters, targetFailure).ConfigureAwait(false);
+            // Deciding to answer and being aborted are exclusive: the transition is made under the session lock.
+            if (session.TryTransition(command, CommandState.Executing, CommandState.Responding))
+            {
+                await ScsiResponder.SendAsync(_sender, command, Parameters, targetFailure).ConfigureAwait(false);
+            }
         }
         catch (Exception exception)
         {

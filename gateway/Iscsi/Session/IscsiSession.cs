@@ -184,7 +184,7 @@ internal sealed class IscsiSession : ICommandWindow
         lock (_lock)
         {
             prior = command.State;
-            if (prior is CommandState.Free or CommandState.Aborted) return prior;
+            if (prior is CommandState.Free or CommandState.Aborted or CommandState.Responding) return prior;
             command.State = CommandState.Aborted;
         }
         command.Cancellation.Cancel();

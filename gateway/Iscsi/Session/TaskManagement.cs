@@ -46,24 +46,33 @@ internal static class TaskManagement
         ScsiCommandContext? command = session.FindTask(referencedTag);
         if (command is null)
         {
-            // RFC 7143 §11.5.1: a task already answered, whose RefCmdSN is in the window and
-            // before this request, counts as aborted ("Function complete").
-            bool received = session.HasReceived(refCmdSN) && SerialNumber.LessThan(refCmdSN, cmdSN);
-            return received ? TaskManagementResponse.FunctionComplete : TaskManagementResponse.TaskDoesNotExist;
+            // RFC 7143 §11.5.1: a task never received, whose RefCmdSN is in the window and before
+            // this request, is considered received (its CmdSN is consumed, so a late copy is
+            // ignored) and the abort is "Function complete". A task received and already answered
+            // no longer exists.
+            if (!session.HasReceived(refCmdSN) && SerialNumber.LessThan(refCmdSN, cmdSN) && session.Admit(refCmdSN, immediate: false, command: null) == AdmitResult.Deliver)
+            {
+                return TaskManagementResponse.FunctionComplete;
+            }
+            return TaskManagementResponse.TaskDoesNotExist;
         }
-        await AbortAsync(connection, new List<ScsiCommandContext> { command }).ConfigureAwait(false);
-        return TaskManagementResponse.FunctionComplete;
+        bool answered = await AbortAsync(connection, new List<ScsiCommandContext> { command }).ConfigureAwait(false);
+        // A task whose response was already on its way completed normally: from the initiator's
+        // view it no longer exists when the abort is answered (the response precedes this one).
+        return answered ? TaskManagementResponse.TaskDoesNotExist : TaskManagementResponse.FunctionComplete;
     }
 
-    private static Task AbortAsync(IscsiConnection connection, List<IscsiSession> sessions, ulong? lun)
+    private static Task<bool> AbortAsync(IscsiConnection connection, List<IscsiSession> sessions, ulong? lun)
     {
         var commands = new List<ScsiCommandContext>();
         foreach (IscsiSession session in sessions) commands.AddRange(session.SnapshotTasks(lun));
         return AbortAsync(connection, commands);
     }
 
-    private static async Task AbortAsync(IscsiConnection connection, List<ScsiCommandContext> commands)
+    /// <summary>Aborts <paramref name="commands"/> and drains them; returns whether any was already answering (too late to abort).</summary>
+    private static async Task<bool> AbortAsync(IscsiConnection connection, List<ScsiCommandContext> commands)
     {
+        bool anyAnswered = false;
         var executing = new List<(ScsiCommandContext Command, uint Generation)>();
         foreach (ScsiCommandContext command in commands)
         {
@@ -71,11 +80,13 @@ internal static class TaskManagement
             IscsiSession? owner = command.Owner.Session;
             if (owner is null) continue;
             CommandState prior = owner.AbortOne(command);
-            if (prior == CommandState.Executing) executing.Add((command, generation));
+            anyAnswered |= prior == CommandState.Responding;
+            if (prior is CommandState.Executing or CommandState.Responding) executing.Add((command, generation));
             else if (prior == CommandState.AwaitingData && ReferenceEquals(command.Owner, connection)) connection.ReleaseAbortedOnReadLoop(command);
             // AwaitingOrder commands stay queued; they are released when their CmdSN turn comes.
             // AwaitingData commands of other connections are released by their own read loops.
         }
         await connection.DrainAsync(executing).ConfigureAwait(false);
+        return anyAnswered;
     }
 }
