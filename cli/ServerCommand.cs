@@ -1,0 +1,123 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Sds.Gateway.Block;
+using Sds.Gateway.Iscsi;
+using Sds.Gateway.Iscsi.Catalog;
+using Sds.Gateway.Scsi;
+using Sds.Gateway.Transport;
+
+namespace Sds.Cli;
+
+/// <summary>
+/// <c>sds server</c>: for now one gateway on local file-backed block devices under --data
+/// (DESIGN.md §7; meta and storage roles join later). Stops cleanly on SIGINT/SIGTERM.
+/// </summary>
+internal static class ServerCommand
+{
+    /// <summary>The demo target's name (DESIGN.md §7).</summary>
+    public const string DemoTargetName = "iqn.2026-11.io.sds:demo";
+
+    /// <summary>Size of the demo LUN.</summary>
+    public const long DemoLunSizeBytes = 1L << 30;
+
+    /// <summary>Runs the server; returns the process exit code.</summary>
+    public static async Task<int> RunAsync(ServerArguments arguments)
+    {
+        using ILoggerFactory loggerFactory = LoggerFactory.Create(builder => builder
+            .AddSimpleConsole(options =>
+            {
+                options.SingleLine = true;
+                options.TimestampFormat = "HH:mm:ss.fff ";
+            })
+            .SetMinimumLevel(Environment.GetEnvironmentVariable("SDS_LOG_DEBUG") == "1" ? LogLevel.Debug : LogLevel.Information));
+        ILogger logger = loggerFactory.CreateLogger("sds");
+        try
+        {
+            Directory.CreateDirectory(arguments.DataDirectory);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"sds: cannot use data directory {arguments.DataDirectory}: {exception.Message}");
+            return 1;
+        }
+
+        var catalog = new TargetCatalog();
+        var relativePortIds = new ushort[arguments.Portals.Count];
+        for (int i = 0; i < arguments.Portals.Count; i++)
+        {
+            // Each portal is its own portal group and SCSI target port, so two portals are two paths.
+            ushort id = (ushort)(i + 1);
+            relativePortIds[i] = id;
+            catalog.AddPortal(new Portal(arguments.Portals[i], id, id, 1));
+        }
+        var devices = new List<IDisposable>();
+        if (arguments.Demo)
+        {
+            string path = Path.Combine(arguments.DataDirectory, "demo-lun0.img");
+            FileBlockDevice block;
+            try
+            {
+                block = FileBlockDevice.Open(path, DemoLunSizeBytes);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"sds: cannot open {path}: {exception.Message}");
+                return 1;
+            }
+            devices.Add(block);
+            var device = new ScsiTargetDevice(new NexusTargetPortGroupProvider(relativePortIds));
+            device.AddLogicalUnit(0, new LogicalUnit(block, new LogicalUnitIdentity(StableVolumeId(DemoTargetName + "/0"))));
+            catalog.AddTarget(new TargetNode(DemoTargetName, "sds-demo", device, arguments.Chap, arguments.MutualChap));
+            logger.LogInformation("demo target {Target}: LUN 0 = {Path} ({Size} bytes){Chap}", DemoTargetName, path, DemoLunSizeBytes,
+                arguments.Chap is null ? "" : arguments.MutualChap is null ? ", CHAP" : ", mutual CHAP");
+        }
+
+        var server = new IscsiTargetServer(catalog, new IscsiServerOptions(), loggerFactory);
+        var listeners = new List<PortalListener>();
+        foreach (Portal portal in catalog.Portals)
+        {
+            PortalListener? listener = PortalListener.TryStart(portal, server, out string? error);
+            if (listener is null)
+            {
+                Console.Error.WriteLine($"sds: {error}");
+                foreach (PortalListener started in listeners) await started.DisposeAsync();
+                foreach (IDisposable device in devices) device.Dispose();
+                return 1;
+            }
+            listeners.Add(listener);
+        }
+
+        using var stop = new CancellationTokenSource();
+        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        logger.LogInformation("sds server ready");
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        logger.LogInformation("shutting down");
+        foreach (PortalListener listener in listeners) await listener.DisposeAsync();
+        await server.StopAsync();
+        foreach (IDisposable device in devices) device.Dispose();
+        logger.LogInformation("stopped");
+        return 0;
+
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
+    }
+
+    /// <summary>A volume id that stays the same across restarts, so the LU identity (VPD 0x83) is stable.</summary>
+    private static Guid StableVolumeId(string name)
+    {
+        byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(name));
+        return new Guid(hash.AsSpan(0, 16));
+    }
+}

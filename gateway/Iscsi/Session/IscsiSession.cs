@@ -1,0 +1,244 @@
+using Sds.Gateway.Iscsi.Catalog;
+using Sds.Gateway.Iscsi.Login;
+using Sds.Gateway.Iscsi.Pdu;
+using Sds.Gateway.Scsi;
+
+namespace Sds.Gateway.Iscsi.Session;
+
+/// <summary>
+/// One iSCSI session (RFC 7143 §4.4): identity (ISID, TSIH, I_T nexus), the negotiated
+/// parameters and the CmdSN window that orders commands before the SCSI layer sees them.
+/// It does not move PDUs (that is <see cref="IscsiConnection"/>) and does not execute SCSI.
+/// </summary>
+internal sealed class IscsiSession : ICommandWindow
+{
+    private static readonly object ConsumedSlot = new();
+
+    private readonly object _lock = new();
+    private readonly object?[] _ring = new object?[IscsiLimits.CommandWindowDepth];
+    private readonly Dictionary<uint, ScsiCommandContext> _tasks = new();
+    // Invariant: MaxCmdSN − ExpCmdSN + 1 ≤ CommandWindowDepth, and MaxCmdSN never decreases (§4.2.2.1).
+    private uint _expCmdSN;
+    private uint _maxCmdSN;
+    private int _outstanding;
+    private int _immediateOutstanding;
+    private int _closed;
+
+    /// <summary>Creates a session whose first ExpCmdSN is <paramref name="initialCmdSN"/> (the login's CmdSN, §11.12.7).</summary>
+    public IscsiSession(ushort tsih, ulong isid, string initiatorName, SessionType type, TargetNode? target, Portal portal, OperationalParameters parameters, uint initialCmdSN)
+    {
+        Invariant.Assert(type == SessionType.Discovery || target is not null, "a normal session has a target");
+        Tsih = tsih;
+        Isid = isid;
+        InitiatorName = initiatorName;
+        Type = type;
+        Target = target;
+        Portal = portal;
+        Parameters = parameters;
+        _expCmdSN = initialCmdSN;
+        _maxCmdSN = unchecked(initialCmdSN + IscsiLimits.CommandWindowDepth - 1);
+        if (target is not null)
+        {
+            Nexus = new ITNexus(initiatorName, isid, target.Name, portal.PortalGroupTag, portal.RelativeTargetPortId, portal.TargetPortGroupId);
+        }
+    }
+
+    /// <summary>Target Session Identifying Handle (§11.12.6), nonzero.</summary>
+    public ushort Tsih { get; }
+    /// <summary>Initiator Session ID.</summary>
+    public ulong Isid { get; }
+    /// <summary>InitiatorName.</summary>
+    public string InitiatorName { get; }
+    /// <summary>Normal or discovery.</summary>
+    public SessionType Type { get; }
+    /// <summary>Target of a normal session.</summary>
+    public TargetNode? Target { get; }
+    /// <summary>Portal the session logged in through.</summary>
+    public Portal Portal { get; }
+    /// <summary>The I_T nexus of a normal session (equal by value across reinstatement, RFC 7143 §4.4.3).</summary>
+    public ITNexus? Nexus { get; }
+    /// <summary>Negotiated parameters.</summary>
+    public OperationalParameters Parameters { get; }
+    /// <summary>The session's single connection (MaxConnections=1).</summary>
+    public IscsiConnection? Connection { get; set; }
+    /// <summary>Whether the session has been closed.</summary>
+    public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    /// <inheritdoc />
+    public void Read(out uint expCmdSN, out uint maxCmdSN)
+    {
+        lock (_lock)
+        {
+            expCmdSN = _expCmdSN;
+            maxCmdSN = _maxCmdSN;
+        }
+    }
+
+    /// <summary>
+    /// Admits a request by CmdSN (RFC 7143 §4.2.2.1). Immediate requests bypass the order;
+    /// SCSI commands (<paramref name="command"/> non-null) are queued on a gap, other requests are
+    /// handled at once and their CmdSN is marked consumed so the window advances past it later.
+    /// </summary>
+    public AdmitResult Admit(uint cmdSN, bool immediate, ScsiCommandContext? command)
+    {
+        lock (_lock)
+        {
+            if (immediate)
+            {
+                if (command is null) return AdmitResult.Deliver;
+                if (_immediateOutstanding >= IscsiLimits.ImmediateCommandsMax) return AdmitResult.TooManyImmediate;
+                _immediateOutstanding++;
+                return AdmitResult.Deliver;
+            }
+            if (!SerialNumber.InWindow(cmdSN, _expCmdSN, _maxCmdSN)) return AdmitResult.OutOfWindow;
+            int slot = (int)(cmdSN % IscsiLimits.CommandWindowDepth);
+            if (_ring[slot] is not null) return AdmitResult.Duplicate;
+            if (cmdSN == _expCmdSN)
+            {
+                _expCmdSN = unchecked(_expCmdSN + 1);
+                if (command is not null) _outstanding++;
+                UpdateMaxCmdSN();
+                return AdmitResult.Deliver;
+            }
+            _ring[slot] = command ?? ConsumedSlot;
+            return command is null ? AdmitResult.Deliver : AdmitResult.Queued;
+        }
+    }
+
+    /// <summary>Takes the next queued command whose CmdSN is now ExpCmdSN, advancing the window; null when none.</summary>
+    public ScsiCommandContext? TakeNextInOrder()
+    {
+        lock (_lock)
+        {
+            for (int guard = 0; guard < IscsiLimits.CommandWindowDepth; guard++)
+            {
+                int slot = (int)(_expCmdSN % IscsiLimits.CommandWindowDepth);
+                object? entry = _ring[slot];
+                if (entry is null) return null;
+                _ring[slot] = null;
+                _expCmdSN = unchecked(_expCmdSN + 1);
+                if (entry is ScsiCommandContext command)
+                {
+                    _outstanding++;
+                    UpdateMaxCmdSN();
+                    return command;
+                }
+                UpdateMaxCmdSN();
+            }
+            return null;
+        }
+    }
+
+    /// <summary>Registers a command under its ITT; false when the ITT is already in use (§11.2.1.8... task in progress).</summary>
+    public bool TryRegister(ScsiCommandContext command)
+    {
+        lock (_lock) return _tasks.TryAdd(command.InitiatorTaskTag, command);
+    }
+
+    /// <summary>Finds a live command by ITT.</summary>
+    public ScsiCommandContext? FindTask(uint initiatorTaskTag)
+    {
+        lock (_lock) return _tasks.TryGetValue(initiatorTaskTag, out ScsiCommandContext? command) ? command : null;
+    }
+
+    /// <summary>
+    /// The command is finished (response sent, or aborted): it leaves the task table and its
+    /// window slot frees, which may raise MaxCmdSN.
+    /// </summary>
+    public void CommandFinished(ScsiCommandContext command, bool admitted)
+    {
+        lock (_lock)
+        {
+            if (_tasks.TryGetValue(command.InitiatorTaskTag, out ScsiCommandContext? registered) && ReferenceEquals(registered, command))
+            {
+                _tasks.Remove(command.InitiatorTaskTag);
+            }
+            if (!admitted) return;
+            if (command.Immediate) _immediateOutstanding--;
+            else _outstanding--;
+            Invariant.Assert(_outstanding >= 0 && _immediateOutstanding >= 0, "finished no more than admitted");
+            UpdateMaxCmdSN();
+        }
+    }
+
+    /// <summary>Marks every matching task aborted and cancels it; returns them (for draining).</summary>
+    public List<ScsiCommandContext> AbortTasks(ulong? lun)
+    {
+        var aborted = new List<ScsiCommandContext>();
+        lock (_lock)
+        {
+            foreach (ScsiCommandContext command in _tasks.Values)
+            {
+                if (lun is ulong l && command.Task.Lun != l) continue;
+                aborted.Add(command);
+            }
+        }
+        foreach (ScsiCommandContext command in aborted) AbortOne(command);
+        return aborted;
+    }
+
+    /// <summary>Aborts one task (no response will be sent for it, RFC 7143 §11.5.1 with TAS=0); returns its prior state.</summary>
+    public CommandState AbortOne(ScsiCommandContext command)
+    {
+        CommandState prior;
+        lock (_lock)
+        {
+            prior = command.State;
+            if (prior is CommandState.Free or CommandState.Aborted or CommandState.Responding) return prior;
+            command.State = CommandState.Aborted;
+        }
+        command.Cancellation.Cancel();
+        return prior;
+    }
+
+    /// <summary>The live tasks, optionally only those of one LUN.</summary>
+    public List<ScsiCommandContext> SnapshotTasks(ulong? lun)
+    {
+        var list = new List<ScsiCommandContext>();
+        lock (_lock)
+        {
+            foreach (ScsiCommandContext command in _tasks.Values)
+            {
+                if (lun is ulong l && command.Task.Lun != l) continue;
+                list.Add(command);
+            }
+        }
+        return list;
+    }
+
+    /// <summary>Whether ExpCmdSN has passed <paramref name="cmdSN"/> (it was received).</summary>
+    public bool HasReceived(uint cmdSN)
+    {
+        lock (_lock) return SerialNumber.LessThan(cmdSN, _expCmdSN);
+    }
+
+    /// <summary>Number of tasks in the table.</summary>
+    public int TaskCount
+    {
+        get { lock (_lock) return _tasks.Count; }
+    }
+
+    /// <summary>Changes a command's state under the session lock unless it was aborted; returns whether it changed.</summary>
+    public bool TryTransition(ScsiCommandContext command, CommandState from, CommandState to)
+    {
+        lock (_lock)
+        {
+            if (command.State != from) return false;
+            command.State = to;
+            return true;
+        }
+    }
+
+    /// <summary>Marks the session closed; returns false if it already was.</summary>
+    public bool MarkClosed() => Interlocked.Exchange(ref _closed, 1) == 0;
+
+    private void UpdateMaxCmdSN()
+    {
+        int free = IscsiLimits.CommandWindowDepth - _outstanding;
+        if (free < 1) free = 1;
+        uint candidate = unchecked(_expCmdSN + (uint)free - 1);
+        // §4.2.2.1: MaxCmdSN only moves forward; a stalled window shows as MaxCmdSN = ExpCmdSN − 1.
+        if (_outstanding >= IscsiLimits.CommandWindowDepth) candidate = unchecked(_expCmdSN - 1);
+        if (SerialNumber.GreaterThan(candidate, _maxCmdSN)) _maxCmdSN = candidate;
+    }
+}

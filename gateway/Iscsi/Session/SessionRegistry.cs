@@ -1,0 +1,93 @@
+using Sds.Gateway.Iscsi.Login;
+
+namespace Sds.Gateway.Iscsi.Session;
+
+/// <summary>
+/// All live sessions of this gateway: TSIH allocation, lookup for reinstatement (RFC 7143 §6.3.5:
+/// same InitiatorName, ISID and target portal group with TSIH=0 replaces the old session) and
+/// enumeration per target for task management that spans sessions (LUN RESET, TARGET RESET).
+/// </summary>
+internal sealed class SessionRegistry
+{
+    private readonly object _lock = new();
+    private readonly Dictionary<ushort, IscsiSession> _byTsih = new();
+    private ushort _nextTsih = 1;
+
+    /// <summary>Number of live sessions.</summary>
+    public int Count
+    {
+        get { lock (_lock) return _byTsih.Count; }
+    }
+
+    /// <summary>Finds a session by TSIH.</summary>
+    public IscsiSession? Find(ushort tsih)
+    {
+        lock (_lock) return _byTsih.TryGetValue(tsih, out IscsiSession? session) ? session : null;
+    }
+
+    /// <summary>Allocates a fresh nonzero TSIH not in use (§11.12.6), or 0 when the server is full.</summary>
+    public ushort AllocateTsih()
+    {
+        lock (_lock)
+        {
+            if (_byTsih.Count >= IscsiLimits.SessionsMax) return 0;
+            for (int attempt = 0; attempt < 65536; attempt++)
+            {
+                ushort tsih = _nextTsih;
+                _nextTsih = (ushort)(_nextTsih == ushort.MaxValue ? 1 : _nextTsih + 1);
+                if (tsih != 0 && !_byTsih.ContainsKey(tsih)) return tsih;
+            }
+            return 0;
+        }
+    }
+
+    /// <summary>Adds a session and returns the one it reinstates (same initiator port and target port), if any.</summary>
+    public IscsiSession? Add(IscsiSession session)
+    {
+        lock (_lock)
+        {
+            IscsiSession? old = null;
+            foreach (IscsiSession existing in _byTsih.Values)
+            {
+                if (existing.Type != session.Type || existing.Isid != session.Isid) continue;
+                if (!string.Equals(existing.InitiatorName, session.InitiatorName, StringComparison.OrdinalIgnoreCase)) continue;
+                if (existing.Portal.PortalGroupTag != session.Portal.PortalGroupTag) continue;
+                if (session.Type == SessionType.Normal && !string.Equals(existing.Target!.Name, session.Target!.Name, StringComparison.OrdinalIgnoreCase)) continue;
+                old = existing;
+                break;
+            }
+            if (old is not null) _byTsih.Remove(old.Tsih);
+            _byTsih.Add(session.Tsih, session);
+            return old;
+        }
+    }
+
+    /// <summary>Removes a session (if still registered).</summary>
+    public void Remove(IscsiSession session)
+    {
+        lock (_lock)
+        {
+            if (_byTsih.TryGetValue(session.Tsih, out IscsiSession? registered) && ReferenceEquals(registered, session)) _byTsih.Remove(session.Tsih);
+        }
+    }
+
+    /// <summary>Every normal session of the target named <paramref name="targetName"/>.</summary>
+    public List<IscsiSession> SessionsOf(string targetName)
+    {
+        var list = new List<IscsiSession>();
+        lock (_lock)
+        {
+            foreach (IscsiSession session in _byTsih.Values)
+            {
+                if (session.Target is not null && string.Equals(session.Target.Name, targetName, StringComparison.OrdinalIgnoreCase)) list.Add(session);
+            }
+        }
+        return list;
+    }
+
+    /// <summary>A snapshot of all sessions.</summary>
+    public List<IscsiSession> All()
+    {
+        lock (_lock) return new List<IscsiSession>(_byTsih.Values);
+    }
+}

@@ -1,0 +1,20 @@
+namespace Sds.Gateway.Scsi.Reservations;
+
+/// <summary>Result of a PERSISTENT RESERVE OUT service action, mapped to status/sense by the handler.</summary>
+internal enum PrOutcome : byte
+{
+    /// <summary>GOOD.</summary>
+    Good = 0,
+    /// <summary>RESERVATION CONFLICT status.</summary>
+    ReservationConflict,
+    /// <summary>ILLEGAL REQUEST, INVALID FIELD IN PARAMETER LIST.</summary>
+    InvalidFieldInParameterList,
+    /// <summary>ILLEGAL REQUEST, INVALID FIELD IN CDB.</summary>
+    InvalidFieldInCdb,
+    /// <summary>ILLEGAL REQUEST, INVALID RELEASE OF PERSISTENT RESERVATION.</summary>
+    InvalidRelease,
+    /// <summary>ILLEGAL REQUEST, INSUFFICIENT REGISTRATION RESOURCES.</summary>
+    InsufficientResources,
+    /// <summary>The APTPL state could not be made durable: HARDWARE ERROR.</summary>
+    PersistFailed,
+}

@@ -1,0 +1,23 @@
+using Sds.Gateway.Scsi.Sense;
+
+namespace Sds.Gateway.Scsi.Spc;
+
+using Sense = Sds.Gateway.Scsi.Sense.Sense;
+
+/// <summary>REQUEST SENSE, SPC-4 r37 §6.39: reports (and clears) a pending unit attention, else NO SENSE.</summary>
+internal static class RequestSense
+{
+    /// <summary>Returns fixed-format sense data as parameter data with GOOD status.</summary>
+    public static ValueTask<ScsiStatus> Execute(LogicalUnit unit, ScsiTask task)
+    {
+        ReadOnlySpan<byte> cdb = task.Cdb;
+        // DESC = 1 asks for descriptor format, which this device server does not implement.
+        if ((cdb[1] & 0x01) != 0) return CommandResult.Check(task, Sense.InvalidFieldInCdbAt(1, 0));
+        SenseData report;
+        if (!unit.IsPresent) report = Sense.LogicalUnitNotSupported;
+        else if (!unit.UnitAttentions.TryTake(task.Nexus, out report)) report = Sense.NoSense;
+        Span<byte> buffer = stackalloc byte[SenseEncoder.FixedLengthBytes];
+        int length = SenseEncoder.WriteFixed(report, buffer);
+        return CommandResult.DataIn(task, buffer[..length], cdb[4]);
+    }
+}

@@ -1,0 +1,33 @@
+using System.Text.RegularExpressions;
+
+namespace Sds.Conformance.Tests;
+
+/// <summary>
+/// Runs libiscsi's own iSCSI-layer conformance family (<c>iscsi-test-cu -t iSCSI</c>: CmdSN window,
+/// DataSN checks, residuals, task management) and the multipath family over two portals against
+/// the real server, and requires CUnit to report no failed test. The full SCSI families are run by
+/// hand and scored with cu_score.py (see the report), because they belong to the SCSI layer.
+/// </summary>
+public class IscsiTestCuTests : IAsyncLifetime
+{
+    private SdsServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await SdsServer.StartAsync(portals: 2);
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [ToolTheory("iscsi-test-cu")]
+    [InlineData("iSCSI")]
+    [InlineData("ALL.MultipathIO")]
+    public async Task FamilyPasses(string family)
+    {
+        Tools.Result result = await Tools.RunAsync("iscsi-test-cu", ["-d", "-t", family, _server.DemoUrl(0), _server.DemoUrl(1)], TimeSpan.FromMinutes(5));
+        string log = result.StandardOutput + result.StandardError;
+        Assert.False(result.TimedOut, "iscsi-test-cu hung:\n" + log);
+        // CUnit run summary: "tests  <total>  <ran>  <passed>  <failed>  <inactive>".
+        Match tests = Regex.Match(log, @"^\s*tests\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", RegexOptions.Multiline);
+        Assert.True(tests.Success, "no CUnit summary:\n" + log);
+        Assert.True(int.Parse(tests.Groups[2].Value) > 0, "no test ran:\n" + log);
+        Assert.True(tests.Groups[4].Value == "0", "failed tests:\n" + log);
+    }
+}
