@@ -25,6 +25,18 @@ internal interface IBlockDevice : IDisposable
     /// <summary>Whether <see cref="UnmapAsync"/> really deallocates (thin provisioning, SBC-3 §4.7.3).</summary>
     bool SupportsUnmap { get; }
 
+    /// <summary>
+    /// Largest write, in bytes, the device performs all-or-nothing even across a crash (SBC-4 §4.29
+    /// atomic writes); 0 when it cannot promise that. Enables WRITE ATOMIC (16).
+    /// </summary>
+    int AtomicWriteBytesMax { get; }
+
+    /// <summary>
+    /// Writes <paramref name="data"/> (at most <see cref="AtomicWriteBytesMax"/>) all-or-nothing: after
+    /// a crash either every byte is the new data or none is.
+    /// </summary>
+    ValueTask<BlockResult> WriteAtomicAsync(long offsetBytes, ReadOnlyMemory<byte> data, bool forceUnitAccess, CancellationToken cancellationToken);
+
     /// <summary>Reads <c>buffer.Length</c> bytes at <paramref name="offsetBytes"/>; deallocated ranges read as zeros.</summary>
     ValueTask<BlockResult> ReadAsync(long offsetBytes, Memory<byte> buffer, CancellationToken cancellationToken);
 

@@ -44,6 +44,9 @@ internal sealed class MemoryBlockDevice : IBlockDevice
     /// <inheritdoc />
     public bool SupportsUnmap => true;
 
+    /// <summary>Every write happens under one lock and memory has no crash to survive: any size is atomic.</summary>
+    public int AtomicWriteBytesMax => 8 * 1024 * 1024;
+
     /// <summary>Number of chunks currently holding data (for tests: proves sparseness).</summary>
     public int MappedChunkCount
     {
@@ -71,6 +74,10 @@ internal sealed class MemoryBlockDevice : IBlockDevice
         }
         return new(BlockResult.Ok);
     }
+
+    /// <inheritdoc />
+    public ValueTask<BlockResult> WriteAtomicAsync(long offsetBytes, ReadOnlyMemory<byte> data, bool forceUnitAccess, CancellationToken cancellationToken) =>
+        WriteAsync(offsetBytes, data, forceUnitAccess, cancellationToken);
 
     /// <inheritdoc />
     public ValueTask<BlockResult> FlushAsync(CancellationToken cancellationToken) => new(BlockResult.Ok);

@@ -10,8 +10,10 @@ internal sealed class CommandDescriptor
 {
     /// <summary>Creates a row.</summary>
     public CommandDescriptor(string name, ScsiOpcode opcode, int cdbLengthBytes, CommandHandler handler,
-        CommandFlags flags = CommandFlags.None, PrAccess reservationAccess = PrAccess.Write, ushort serviceAction = 0, byte[]? cdbUsage = null)
+        CommandFlags flags = CommandFlags.None, PrAccess reservationAccess = PrAccess.Write, ushort serviceAction = 0, byte[]? cdbUsage = null,
+        Func<Block.IBlockDevice, bool>? deviceSupports = null)
     {
+        DeviceSupports = deviceSupports;
         Name = name;
         Opcode = opcode;
         CdbLengthBytes = cdbLengthBytes;
@@ -51,6 +53,16 @@ internal sealed class CommandDescriptor
 
     /// <summary>CDB USAGE DATA for REPORT SUPPORTED OPERATION CODES (SPC-4 r37 §6.35.3): bits a handler looks at.</summary>
     public byte[] CdbUsage { get; private set; }
+
+    /// <summary>
+    /// Whether the backing store can serve the command (tgt's <c>is_bs_support_opcode</c>); null
+    /// means every device can. A static predicate, evaluated by the dispatcher and by REPORT
+    /// SUPPORTED OPERATION CODES so both agree.
+    /// </summary>
+    public Func<Block.IBlockDevice, bool>? DeviceSupports { get; }
+
+    /// <summary>Whether <paramref name="unit"/>'s device can serve this row.</summary>
+    public bool IsAvailableOn(LogicalUnit unit) => IsSupported && (DeviceSupports is null || DeviceSupports(unit.Device));
 
     /// <summary>Whether this row is the gap filler (unsupported opcode).</summary>
     public bool IsSupported => Handler != CommandTable.IllegalOpcodeHandler;

@@ -109,6 +109,11 @@ internal sealed class CommandTable
             PrOut("REGISTER", 0x00), PrOut("RESERVE", 0x01), PrOut("RELEASE", 0x02), PrOut("CLEAR", 0x03),
             PrOut("PREEMPT", 0x04), PrOut("PREEMPT AND ABORT", 0x05), PrOut("REGISTER AND IGNORE EXISTING KEY", 0x06), PrOut("REGISTER AND MOVE", 0x07)));
         /* 0x80 */
+        table.Add(CommandDescriptor.WithServiceActions("EXTENDED COPY", ScsiOpcode.ExtendedCopy, 16,
+            new CommandDescriptor("EXTENDED COPY(LID1)", ScsiOpcode.ExtendedCopy, 16, ExtendedCopy.Execute, CommandFlags.None, PrAccess.Write, serviceAction: 0x00)));
+        table.Add(CommandDescriptor.WithServiceActions("RECEIVE COPY RESULTS", ScsiOpcode.ReceiveCopyResults, 16,
+            new CommandDescriptor("RECEIVE COPY RESULTS COPY STATUS(LID1)", ScsiOpcode.ReceiveCopyResults, 16, ReceiveCopyResults.CopyStatus, CommandFlags.None, PrAccess.Read, serviceAction: 0x00),
+            new CommandDescriptor("RECEIVE COPY RESULTS OPERATING PARAMETERS", ScsiOpcode.ReceiveCopyResults, 16, ReceiveCopyResults.OperatingParameters, CommandFlags.None, PrAccess.Read, serviceAction: 0x03)));
         table.Add(new("READ(16)", ScsiOpcode.Read16, 16, ReadWrite.Read, CommandFlags.None, PrAccess.Read));
         table.Add(new("COMPARE AND WRITE", ScsiOpcode.CompareAndWrite, 16, CompareAndWrite.Execute, writes, PrAccess.Write));
         table.Add(new("WRITE(16)", ScsiOpcode.Write16, 16, ReadWrite.Write, writes, PrAccess.Write));
@@ -119,6 +124,8 @@ internal sealed class CommandTable
         table.Add(new("PRE-FETCH(16)", ScsiOpcode.PreFetch16, 16, PreFetch.Execute, CommandFlags.None, PrAccess.Read));
         table.Add(new("SYNCHRONIZE CACHE(16)", ScsiOpcode.SynchronizeCache16, 16, SynchronizeCache.Execute, CommandFlags.None, PrAccess.Write));
         table.Add(new("WRITE SAME(16)", ScsiOpcode.WriteSame16, 16, WriteSame.Execute, writes, PrAccess.Write));
+        table.Add(new("WRITE ATOMIC(16)", ScsiOpcode.WriteAtomic16, 16, WriteAtomic.Execute, writes, PrAccess.Write,
+            deviceSupports: static device => device.AtomicWriteBytesMax > 0));
         table.Add(CommandDescriptor.WithServiceActions("SERVICE ACTION IN(16)", ScsiOpcode.ServiceActionIn16, 16,
             new CommandDescriptor("READ CAPACITY(16)", ScsiOpcode.ServiceActionIn16, 16, ReadCapacity.Execute16, CommandFlags.None, PrAccess.Allowed, serviceAction: 0x10),
             new CommandDescriptor("GET LBA STATUS", ScsiOpcode.ServiceActionIn16, 16, GetLbaStatus.Execute, CommandFlags.None, PrAccess.Read, serviceAction: 0x12)));

@@ -13,7 +13,13 @@ namespace Sds.Gateway.Scsi;
 internal sealed class LogicalUnit
 {
     /// <summary>Creates a logical unit over <paramref name="device"/>.</summary>
-    public LogicalUnit(IBlockDevice device, LogicalUnitIdentity identity, bool readOnly = false, IPersistentReservationStore? reservationStore = null)
+    /// <remarks>
+    /// Reservations: pass <paramref name="reservations"/> for shared (cluster) state; otherwise the
+    /// unit keeps its own <see cref="PersistentReservations"/>, persisting APTPL state through
+    /// <paramref name="reservationStore"/> (memory when null).
+    /// </remarks>
+    public LogicalUnit(IBlockDevice device, LogicalUnitIdentity identity, bool readOnly = false,
+        IPersistentReservationStore? reservationStore = null, IPersistentReservations? reservations = null)
     {
         Invariant.Assert(BitOperations.IsPow2(device.BlockSizeBytes), "block size is a power of two");
         Device = device;
@@ -21,7 +27,7 @@ internal sealed class LogicalUnit
         ReadOnly = readOnly;
         BlockSizeShift = BitOperations.Log2((uint)device.BlockSizeBytes);
         ModePages = new ModePageState();
-        Reservations = new PersistentReservations(reservationStore ?? new MemoryPersistentReservationStore());
+        Reservations = reservations ?? new PersistentReservations(reservationStore ?? new MemoryPersistentReservationStore());
     }
 
     private LogicalUnit()
@@ -73,8 +79,22 @@ internal sealed class LogicalUnit
     /// <summary>Mode page values (current, saved).</summary>
     public ModePageState ModePages { get; }
 
+    /// <summary>Held EXTENDED COPY statuses for RECEIVE COPY RESULTS.</summary>
+    public CopyStatusTable CopyStatuses { get; } = new();
+
     /// <summary>SPC-4 persistent reservations and SPC-2 reservations.</summary>
-    public PersistentReservations Reservations { get; }
+    public IPersistentReservations Reservations { get; }
+
+    /// <summary>
+    /// Changes the capacity and tells every I_T nexus CAPACITY DATA HAS CHANGED (SBC-3 r36 §4.7.3.6;
+    /// DESIGN.md §6: resize reaches the nexuses on every gateway).
+    /// </summary>
+    public async ValueTask<BlockResult> ResizeAsync(long sizeBytes, CancellationToken cancellationToken)
+    {
+        BlockResult result = await Device.ResizeAsync(sizeBytes, cancellationToken).ConfigureAwait(false);
+        if (result == BlockResult.Ok) UnitAttentions.EstablishForAll(Sense.Sense.CapacityDataChanged);
+        return result;
+    }
 
     /// <summary>Whether [lba, lba + blocks) lies inside the capacity (SBC-3 r36 §4.5: LBA OUT OF RANGE otherwise).</summary>
     public bool InRange(ulong lba, ulong blocks)

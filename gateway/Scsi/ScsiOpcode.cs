@@ -47,6 +47,7 @@ internal enum ScsiOpcode : byte
     Verify16 = 0x8F,
     PreFetch16 = 0x90,
     SynchronizeCache16 = 0x91,
+    WriteAtomic16 = 0x9C,
     WriteSame16 = 0x93,
     ServiceActionIn16 = 0x9E,
     ReportLuns = 0xA0,

@@ -73,6 +73,7 @@ internal sealed class ScsiTargetDevice : IScsiTargetDevice
     /// <inheritdoc />
     public ValueTask ExecuteAsync(ScsiTask task)
     {
+        Block.Invariant.Assert(task.Nexus is not null, "the transport names the I_T nexus of every command");
         task.Status = ScsiStatus.Good;
         task.DataInLength = 0;
         task.CdbTransferLength = 0;
@@ -104,10 +105,18 @@ internal sealed class ScsiTargetDevice : IScsiTargetDevice
         ValueTask<ScsiStatus> pending = command.Handler(unit, task);
         if (pending.IsCompletedSuccessfully)
         {
-            task.Status = pending.Result;
+            Complete(task, pending.Result);
             return default;
         }
         return AwaitHandler(pending, task);
+    }
+
+    // The handler's half of the ScsiTask contract, checked on every command (STYLE: assert at exit).
+    private static void Complete(ScsiTask task, ScsiStatus status)
+    {
+        Block.Invariant.Assert(task.DataInLength >= 0 && task.DataInLength <= task.DataIn.Length, "Data-In stays inside the buffer the transport sized to EDTL");
+        Block.Invariant.Assert(status != ScsiStatus.CheckCondition || task.Sense.Key != Sense.SenseKey.NoSense, "CHECK CONDITION carries sense");
+        task.Status = status;
     }
 
     /// <summary>
@@ -134,6 +143,11 @@ internal sealed class ScsiTargetDevice : IScsiTargetDevice
             return false;
         }
         if (!unit.IsPresent) return true;
+        if (command.DeviceSupports is not null && !command.DeviceSupports(unit.Device))
+        {
+            task.CheckCondition(SenseCatalog.InvalidCommandOperationCode);
+            return false;
+        }
 
         // SPC-4 r37 §5.14 (unit attention condition): report it on the first command that is not
         // INQUIRY, REPORT LUNS or REQUEST SENSE, and clear it.
@@ -160,7 +174,7 @@ internal sealed class ScsiTargetDevice : IScsiTargetDevice
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private static async ValueTask AwaitHandler(ValueTask<ScsiStatus> pending, ScsiTask task)
     {
-        task.Status = await pending.ConfigureAwait(false);
+        Complete(task, await pending.ConfigureAwait(false));
     }
 
     /// <inheritdoc />
@@ -193,7 +207,8 @@ internal sealed class ScsiTargetDevice : IScsiTargetDevice
     }
 
     // SAM-5 §6.3.3 logical unit reset: SPC-2 reservations are released, mode pages return to their
-    // saved values, every nexus gets a unit attention. Persistent reservations survive (SPC-4 r37 §5.9.1).
+    // saved values, and every I_T nexus, the requester's included, gets a unit attention.
+    // Persistent reservations survive (SPC-4 r37 §5.9.1).
     private static void ResetLogicalUnit(LogicalUnit unit, in Sense.SenseData condition)
     {
         unit.Reservations.ReleaseSpc2();

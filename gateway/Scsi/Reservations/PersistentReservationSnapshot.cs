@@ -16,6 +16,11 @@ internal sealed record PersistentReservationSnapshot(
     RegistrantId? Holder,
     bool Aptpl)
 {
+    /// <summary>Whether <paramref name="registrant"/> holds the reservation (every registrant for all-registrants types).</summary>
+    public bool IsHolder(in RegistrantId registrant) =>
+        Type is ReservationType.WriteExclusiveAllRegistrants or ReservationType.ExclusiveAccessAllRegistrants
+            || (Type != ReservationType.None && Holder is { } holder && holder == registrant);
+
     /// <summary>The state of a logical unit nobody has registered with.</summary>
     public static PersistentReservationSnapshot Empty { get; } = new(0, [], ReservationType.None, null, false);
 }

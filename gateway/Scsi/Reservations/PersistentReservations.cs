@@ -9,7 +9,7 @@ namespace Sds.Gateway.Scsi.Reservations;
 /// The dispatcher asks <see cref="Conflicts"/> for every command; when no reservation of either
 /// kind exists that is one volatile read.
 /// </summary>
-internal sealed class PersistentReservations
+internal sealed class PersistentReservations : IPersistentReservations
 {
     /// <summary>Registrations kept per logical unit (bounded; INSUFFICIENT REGISTRATION RESOURCES beyond).</summary>
     public const int RegistrationsMax = 256;
@@ -106,28 +106,11 @@ internal sealed class PersistentReservations
     /// <summary>I_T nexus loss: releases that nexus's SPC-2 reservation. Registrations persist (SPC-4 r37 §5.9.5).</summary>
     public void NexusLost(ITNexus nexus) => ReleaseSpc2(nexus);
 
-    /// <summary>PR IN READ KEYS / READ RESERVATION / READ FULL STATUS read this under one lock.</summary>
-    public void Read(out uint generation, out ReservationType type, out RegistrantId? holder, List<Registration> registrations)
-    {
-        lock (_gate)
-        {
-            generation = _generation;
-            type = _type;
-            holder = _holder;
-            registrations.AddRange(_registrations);
-        }
-    }
-
-    /// <summary>Whether <paramref name="registrant"/> is a reservation holder (every registrant for all-registrants types).</summary>
-    public static bool IsHolder(ReservationType type, RegistrantId? holder, in RegistrantId registrant) =>
-        type is ReservationType.WriteExclusiveAllRegistrants or ReservationType.ExclusiveAccessAllRegistrants
-            || (holder is { } h && h == registrant);
-
     /// <summary>
     /// REGISTER (SA 00h) and REGISTER AND IGNORE EXISTING KEY (SA 06h), SPC-4 r37 §5.9.7.
     /// <paramref name="released"/> receives registrants to notify with RESERVATIONS RELEASED.
     /// </summary>
-    public PrOutcome Register(ITNexus nexus, ulong key, ulong newKey, bool ignoreExisting, bool aptpl, List<RegistrantId> released)
+    private PrOutcome RegisterCore(ITNexus nexus, ulong key, ulong newKey, bool ignoreExisting, bool aptpl, List<RegistrantId> released)
     {
         var registrant = RegistrantId.Of(nexus);
         lock (_gate)
@@ -153,7 +136,7 @@ internal sealed class PersistentReservations
     }
 
     /// <summary>RESERVE (SA 01h), SPC-4 r37 §5.9.8.</summary>
-    public PrOutcome Reserve(ITNexus nexus, ulong key, ReservationType type)
+    private PrOutcome ReserveCore(ITNexus nexus, ulong key, ReservationType type)
     {
         var registrant = RegistrantId.Of(nexus);
         lock (_gate)
@@ -174,7 +157,7 @@ internal sealed class PersistentReservations
     }
 
     /// <summary>RELEASE (SA 02h), SPC-4 r37 §5.9.9; <paramref name="released"/> gets registrants to notify.</summary>
-    public PrOutcome Release(ITNexus nexus, ulong key, ReservationType type, List<RegistrantId> released)
+    private PrOutcome ReleaseCore(ITNexus nexus, ulong key, ReservationType type, List<RegistrantId> released)
     {
         var registrant = RegistrantId.Of(nexus);
         lock (_gate)
@@ -189,7 +172,7 @@ internal sealed class PersistentReservations
     }
 
     /// <summary>CLEAR (SA 03h), SPC-4 r37 §5.9.10; <paramref name="preempted"/> gets every other registrant.</summary>
-    public PrOutcome Clear(ITNexus nexus, ulong key, List<RegistrantId> preempted)
+    private PrOutcome ClearCore(ITNexus nexus, ulong key, List<RegistrantId> preempted)
     {
         var registrant = RegistrantId.Of(nexus);
         lock (_gate)
@@ -212,7 +195,7 @@ internal sealed class PersistentReservations
     /// gets registrants whose registration was removed (REGISTRATIONS PREEMPTED); <paramref name="released"/>
     /// gets remaining registrants that lost the old reservation (RESERVATIONS RELEASED).
     /// </summary>
-    public PrOutcome Preempt(ITNexus nexus, ulong key, ulong victimKey, ReservationType type, List<RegistrantId> preempted, List<RegistrantId> released)
+    private PrOutcome PreemptCore(ITNexus nexus, ulong key, ulong victimKey, ReservationType type, List<RegistrantId> preempted, List<RegistrantId> released)
     {
         var registrant = RegistrantId.Of(nexus);
         lock (_gate)
@@ -270,7 +253,7 @@ internal sealed class PersistentReservations
     /// <paramref name="newKey"/>, moves the reservation to it and, with <paramref name="unregister"/>,
     /// drops the source registration.
     /// </summary>
-    public PrOutcome RegisterAndMove(ITNexus nexus, ulong key, ulong newKey, RegistrantId destination, bool unregister, bool aptpl)
+    private PrOutcome RegisterAndMoveCore(ITNexus nexus, ulong key, ulong newKey, RegistrantId destination, bool unregister, bool aptpl)
     {
         var registrant = RegistrantId.Of(nexus);
         lock (_gate)
@@ -291,6 +274,24 @@ internal sealed class PersistentReservations
             return Persist(aptplChange: aptpl);
         }
     }
+
+    /// <inheritdoc />
+    public ValueTask<PrOutcome> RegisterAsync(ITNexus nexus, ulong key, ulong newKey, bool ignoreExisting, bool aptpl, List<RegistrantId> released) => new(RegisterCore(nexus, key, newKey, ignoreExisting, aptpl, released));
+
+    /// <inheritdoc />
+    public ValueTask<PrOutcome> ReserveAsync(ITNexus nexus, ulong key, ReservationType type) => new(ReserveCore(nexus, key, type));
+
+    /// <inheritdoc />
+    public ValueTask<PrOutcome> ReleaseAsync(ITNexus nexus, ulong key, ReservationType type, List<RegistrantId> released) => new(ReleaseCore(nexus, key, type, released));
+
+    /// <inheritdoc />
+    public ValueTask<PrOutcome> ClearAsync(ITNexus nexus, ulong key, List<RegistrantId> preempted) => new(ClearCore(nexus, key, preempted));
+
+    /// <inheritdoc />
+    public ValueTask<PrOutcome> PreemptAsync(ITNexus nexus, ulong key, ulong victimKey, ReservationType type, List<RegistrantId> preempted, List<RegistrantId> released) => new(PreemptCore(nexus, key, victimKey, type, preempted, released));
+
+    /// <inheritdoc />
+    public ValueTask<PrOutcome> RegisterAndMoveAsync(ITNexus nexus, ulong key, ulong newKey, RegistrantId destination, bool unregister, bool aptpl) => new(RegisterAndMoveCore(nexus, key, newKey, destination, unregister, aptpl));
 
     private static bool IsAllRegistrants(ReservationType type) =>
         type is ReservationType.WriteExclusiveAllRegistrants or ReservationType.ExclusiveAccessAllRegistrants;

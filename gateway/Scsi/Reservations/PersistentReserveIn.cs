@@ -19,8 +19,10 @@ internal static class PersistentReserveIn
         int action = cdb[1] & 0x1F;
         int allocationLength = BinaryPrimitives.ReadUInt16BigEndian(cdb[7..]);
         if (action > 0x03) return CommandResult.Check(task, Sense.InvalidFieldInCdbAt(1, 4));
-        var registrations = new List<Registration>();
-        unit.Reservations.Read(out uint generation, out ReservationType type, out RegistrantId? holder, registrations);
+        PersistentReservationSnapshot state = unit.Reservations.Snapshot();
+        uint generation = state.Generation;
+        ReservationType type = state.Type;
+        IReadOnlyList<Registration> registrations = state.Registrations;
         int capacity = 8 + registrations.Count * 300 + 64;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(capacity);
         try
@@ -30,9 +32,9 @@ internal static class PersistentReserveIn
             int length = action switch
             {
                 0x00 => ReadKeys(generation, registrations, response),
-                0x01 => ReadReservation(generation, type, holder, registrations, response),
+                0x01 => ReadReservation(generation, type, state.Holder, registrations, response),
                 0x02 => ReportCapabilities(unit, response),
-                _ => ReadFullStatus(generation, type, holder, registrations, response),
+                _ => ReadFullStatus(state, response),
             };
             return CommandResult.DataIn(task, response[..length], allocationLength);
         }
@@ -42,7 +44,7 @@ internal static class PersistentReserveIn
         }
     }
 
-    private static int ReadKeys(uint generation, List<Registration> registrations, Span<byte> response)
+    private static int ReadKeys(uint generation, IReadOnlyList<Registration> registrations, Span<byte> response)
     {
         BinaryPrimitives.WriteUInt32BigEndian(response, generation);
         int at = 8;
@@ -55,7 +57,7 @@ internal static class PersistentReserveIn
         return at;
     }
 
-    private static int ReadReservation(uint generation, ReservationType type, RegistrantId? holder, List<Registration> registrations, Span<byte> response)
+    private static int ReadReservation(uint generation, ReservationType type, RegistrantId? holder, IReadOnlyList<Registration> registrations, Span<byte> response)
     {
         BinaryPrimitives.WriteUInt32BigEndian(response, generation);
         if (type == ReservationType.None) return 8;
@@ -83,17 +85,17 @@ internal static class PersistentReserveIn
         return 8;
     }
 
-    private static int ReadFullStatus(uint generation, ReservationType type, RegistrantId? holder, List<Registration> registrations, Span<byte> response)
+    private static int ReadFullStatus(PersistentReservationSnapshot state, Span<byte> response)
     {
-        BinaryPrimitives.WriteUInt32BigEndian(response, generation);
+        BinaryPrimitives.WriteUInt32BigEndian(response, state.Generation);
         int at = 8;
-        foreach (Registration registration in registrations)
+        foreach (Registration registration in state.Registrations)
         {
             Span<byte> descriptor = response[at..];
             BinaryPrimitives.WriteUInt64BigEndian(descriptor, registration.Key);
-            bool isHolder = type != ReservationType.None && PersistentReservations.IsHolder(type, holder, registration.Registrant);
+            bool isHolder = state.IsHolder(registration.Registrant);
             descriptor[12] = isHolder ? (byte)0x01 : (byte)0x00; // R_HOLDER (ALL_TG_PT = 0)
-            descriptor[13] = isHolder ? (byte)type : (byte)0;
+            descriptor[13] = isHolder ? (byte)state.Type : (byte)0;
             BinaryPrimitives.WriteUInt16BigEndian(descriptor[18..], registration.Registrant.RelativeTargetPortId);
             int transportIdBytes = WriteTransportId(registration.Registrant, descriptor[24..]);
             BinaryPrimitives.WriteUInt32BigEndian(descriptor[20..], (uint)transportIdBytes);

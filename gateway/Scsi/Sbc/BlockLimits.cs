@@ -16,13 +16,13 @@ internal static class BlockLimits
     public const int MaximumCompareAndWriteBlocks = 64;
 
     /// <summary>MAXIMUM UNMAP LBA COUNT, blocks per UNMAP command.</summary>
-    public const uint MaximumUnmapBlocks = 0x0100_0000;
+    public const uint MaximumUnmapBlocks = 1024 * 1024;
 
     /// <summary>MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT.</summary>
     public const int MaximumUnmapDescriptors = 1024;
 
-    /// <summary>MAXIMUM WRITE SAME LENGTH, blocks (for WRITE SAME that writes rather than unmaps).</summary>
-    public const ulong MaximumWriteSameBlocks = 0x0100_0000;
+    /// <summary>MAXIMUM WRITE SAME LENGTH, blocks (one WRITE SAME, written or deallocated).</summary>
+    public const ulong MaximumWriteSameBlocks = 0xFFFF;
 
     /// <summary>Maximum transfer in blocks for <paramref name="unit"/>.</summary>
     public static uint MaximumTransferBlocks(LogicalUnit unit) => (uint)(MaximumTransferBytes >> unit.BlockSizeShift);

@@ -23,7 +23,11 @@ internal static class CompareAndWrite
         if (!unit.InRange(lba, (ulong)blocks)) return CommandResult.Check(task, Sense.LbaOutOfRange);
         int halfBytes = blocks << unit.BlockSizeShift;
         task.CdbTransferLength = (uint)(2 * halfBytes);
-        if (blocks == 0) return CommandResult.Good;
+        if (blocks == 0)
+        {
+            // Zero blocks with data attached: the CDB contradicts the command (e.g. a count that wrapped past 255).
+            return task.ExpectedDataTransferLength == 0 ? CommandResult.Good : CommandResult.Check(task, Sense.InvalidFieldInCdbAt(13));
+        }
         // The Data-Out buffer must be exactly verify + write data; anything else is a malformed command.
         if (task.ExpectedDataTransferLength != 2 * halfBytes || task.DataOut.Length != 2 * halfBytes)
             return CommandResult.Check(task, Sense.InvalidFieldInCommandInformationUnit);

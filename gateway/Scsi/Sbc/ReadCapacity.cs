@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Numerics;
 
 namespace Sds.Gateway.Scsi.Sbc;
 
@@ -8,9 +7,6 @@ using Sense = Sds.Gateway.Scsi.Sense.Sense;
 /// <summary>READ CAPACITY (10) and (16), SBC-3 r36 §5.15–5.16.</summary>
 internal static class ReadCapacity
 {
-    /// <summary>Physical block size reported through LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT.</summary>
-    public const int PhysicalBlockBytes = 4096;
-
     /// <summary>READ CAPACITY (10): last LBA (FFFFFFFFh when it does not fit) and block length.</summary>
     public static ValueTask<ScsiStatus> Execute10(LogicalUnit unit, ScsiTask task)
     {
@@ -36,8 +32,10 @@ internal static class ReadCapacity
         response.Clear();
         BinaryPrimitives.WriteUInt64BigEndian(response, unit.BlockCount == 0 ? 0 : unit.BlockCount - 1);
         BinaryPrimitives.WriteUInt32BigEndian(response[8..], (uint)unit.BlockSizeBytes);
-        int physical = Math.Max(PhysicalBlockBytes, unit.BlockSizeBytes);
-        response[13] = (byte)BitOperations.Log2((uint)(physical / unit.BlockSizeBytes));
+        // LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT: the provisioning unit (4 KiB file-system
+        // blocks, 4 KiB memory chunks) is the physical block an initiator should align to.
+        int physical = Math.Max(unit.Device.ProvisioningGranularityBytes, unit.BlockSizeBytes);
+        response[13] = (byte)System.Numerics.BitOperations.Log2((uint)(physical / unit.BlockSizeBytes));
         // LBPME: logical block provisioning management enabled; LBPRZ: deallocated blocks read zeros.
         if (unit.Device.SupportsUnmap) response[14] = 0x80 | 0x40;
         return CommandResult.DataIn(task, response, allocationLength);

@@ -34,7 +34,7 @@ internal static class WriteSame
         if (!unit.InRange(lba, blocks)) return CommandResult.Check(task, Sense.LbaOutOfRange);
         // NUMBER OF LOGICAL BLOCKS 0 means "through the last LBA" (WSNZ = 0 in the Block Limits page).
         if (blocks == 0) blocks = unit.BlockCount - lba;
-        if (blocks > BlockLimits.MaximumWriteSameBlocks && !(unmap && unit.Device.SupportsUnmap))
+        if (blocks > BlockLimits.MaximumWriteSameBlocks)
             return CommandResult.Check(task, Sense.InvalidFieldInCdbAt(sixteen ? 10 : 7));
 
         int blockBytes = unit.BlockSizeBytes;
@@ -44,9 +44,10 @@ internal static class WriteSame
             if (task.ExpectedDataTransferLength != blockBytes || task.DataOut.Length != blockBytes)
                 return CommandResult.Check(task, Sense.InvalidFieldInCommandInformationUnit);
         }
-        ReadOnlyMemory<byte> pattern = noDataOut ? ZeroBlock(blockBytes) : task.DataOut;
+        // SBC-3 r36 §4.7.3.5: with UNMAP the device server may deallocate instead of writing. It does
+        // so whatever the pattern (as Linux LIO does); LBPRZ then makes the range read as zeros.
         bool deallocate = unmap && !anchor && unit.Device.SupportsUnmap;
-        if (anchor) pattern = ZeroBlock(blockBytes);
+        ReadOnlyMemory<byte> pattern = noDataOut || anchor || deallocate ? ZeroBlock(blockBytes) : task.DataOut;
         long offsetBytes = (long)(lba << unit.BlockSizeShift);
         long lengthBytes = (long)(blocks << unit.BlockSizeShift);
         return CommandResult.FromBlock(task,

@@ -39,6 +39,13 @@ internal static class Sense
     public static readonly SenseData TooManySegmentDescriptors = new(SenseKey.IllegalRequest, 0x26, 0x08);
     /// <summary>COPY ABORTED, COPY TARGET DEVICE NOT REACHABLE (0D/02).</summary>
     public static readonly SenseData CopyTargetDeviceNotReachable = new(SenseKey.CopyAborted, 0x0D, 0x02);
+    /// <summary>
+    /// COPY ABORTED without additional sense (SPC-4 r37 §6.4.3.3): a segment cannot be processed, e.g. it
+    /// reaches past a copy target's capacity (libiscsi accepts 00/00, 08/04 or 0D/02 here, not 21/00).
+    /// </summary>
+    public static readonly SenseData CopyAborted = new(SenseKey.CopyAborted, 0x00, 0x00);
+    /// <summary>COPY ABORTED, UNREACHABLE COPY TARGET (08/04): the copy target could not be read or written.</summary>
+    public static readonly SenseData CopyAbortedUnreachableCopyTarget = new(SenseKey.CopyAborted, 0x08, 0x04);
     /// <summary>DATA PROTECT, WRITE PROTECTED (27/00).</summary>
     public static readonly SenseData WriteProtected = new(SenseKey.DataProtect, 0x27, 0x00);
     /// <summary>DATA PROTECT, SPACE ALLOCATION FAILED WRITE PROTECT (27/07), SBC-3 r36 §4.7.3.7.</summary>

@@ -19,7 +19,7 @@ internal static class Inquiry
     private const int ResponseBytesMax = 1024;
 
     /// <summary>The VPD pages supported, in ascending order (SPC-4 r37 §7.8.15).</summary>
-    public static ReadOnlySpan<byte> SupportedPages => [0x00, 0x80, 0x83, 0xB0, 0xB1, 0xB2];
+    public static ReadOnlySpan<byte> SupportedPages => [0x00, 0x80, 0x83, 0x8F, 0xB0, 0xB1, 0xB2];
 
     /// <summary>Serves standard data or one VPD page.</summary>
     public static ValueTask<ScsiStatus> Execute(LogicalUnit unit, ScsiTask task)
@@ -47,6 +47,7 @@ internal static class Inquiry
                 0x00 => WriteSupportedPages(response),
                 0x80 => WriteUnitSerialNumber(unit, response),
                 0x83 => WriteDeviceIdentification(unit, task.Nexus, response),
+                0x8F => WriteThirdPartyCopy(response),
                 0xB0 => WriteBlockLimits(unit, response),
                 0xB1 => WriteBlockDeviceCharacteristics(response),
                 0xB2 => WriteLogicalBlockProvisioning(unit, response),
@@ -138,6 +139,38 @@ internal static class Inquiry
         return at;
     }
 
+    // SPC-4 r37 §7.8.17 Third-party Copy VPD page: Supported Commands (0001h), Parameter Data
+    // (0004h) and Supported Descriptors (0008h) third-party copy descriptors.
+    private static int WriteThirdPartyCopy(Span<byte> response)
+    {
+        response[1] = 0x8F;
+        int at = 4;
+        // Supported Commands: EXTENDED COPY {00h}, RECEIVE COPY RESULTS {00h, 03h}.
+        ReadOnlySpan<byte> commands = [0x83, 0x01, 0x00, 0x84, 0x02, 0x00, 0x03];
+        int commandsLength = (1 + commands.Length + 3) & ~3;
+        BinaryPrimitives.WriteUInt16BigEndian(response[at..], 0x0001);
+        BinaryPrimitives.WriteUInt16BigEndian(response[(at + 2)..], (ushort)commandsLength);
+        response[at + 4] = (byte)commands.Length;
+        commands.CopyTo(response[(at + 5)..]);
+        at += 4 + commandsLength;
+        // Parameter Data.
+        BinaryPrimitives.WriteUInt16BigEndian(response[at..], 0x0004);
+        BinaryPrimitives.WriteUInt16BigEndian(response[(at + 2)..], 0x001C);
+        BinaryPrimitives.WriteUInt16BigEndian(response[(at + 8)..], CopyManagerLimits.CscdDescriptorsMax);
+        BinaryPrimitives.WriteUInt16BigEndian(response[(at + 10)..], CopyManagerLimits.SegmentDescriptorsMax);
+        BinaryPrimitives.WriteUInt32BigEndian(response[(at + 12)..], CopyManagerLimits.DescriptorListBytesMax);
+        at += 32;
+        // Supported Descriptors: block→block segments and identification CSCDs.
+        BinaryPrimitives.WriteUInt16BigEndian(response[at..], 0x0008);
+        BinaryPrimitives.WriteUInt16BigEndian(response[(at + 2)..], 4);
+        response[at + 4] = 2;
+        response[at + 5] = CopyManagerLimits.BlockToBlockSegment;
+        response[at + 6] = CopyManagerLimits.IdentificationCscd;
+        at += 8;
+        BinaryPrimitives.WriteUInt16BigEndian(response[2..], (ushort)(at - 4));
+        return at;
+    }
+
     private static int WriteBlockLimits(LogicalUnit unit, Span<byte> response)
     {
         response[1] = 0xB0;
@@ -158,6 +191,14 @@ internal static class Inquiry
             response[32] = 0x80;
         }
         BinaryPrimitives.WriteUInt64BigEndian(response[36..], BlockLimits.MaximumWriteSameBlocks);
+        // SBC-4 atomic write limits: MAXIMUM ATOMIC TRANSFER LENGTH, ATOMIC ALIGNMENT 1, GRANULARITY 1.
+        uint atomicBlocks = WriteAtomic.MaximumBlocks(unit);
+        if (atomicBlocks > 0)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(response[44..], atomicBlocks);
+            BinaryPrimitives.WriteUInt32BigEndian(response[48..], 1);
+            BinaryPrimitives.WriteUInt32BigEndian(response[52..], 1);
+        }
         return 64;
     }
 
@@ -175,8 +216,9 @@ internal static class Inquiry
         response[3] = 0x04;
         if (unit.Device.SupportsUnmap)
         {
-            // LBPU (UNMAP), LBPWS (WRITE SAME(16) with UNMAP), LBPWS10, LBPRZ (deallocated blocks read zeros).
-            response[5] = 0x80 | 0x40 | 0x20 | 0x04;
+            // LBPU (UNMAP), LBPWS (WRITE SAME(16) with UNMAP), LBPWS10, LBPRZ (deallocated blocks read
+            // zeros), ANC_SUP (WRITE SAME with ANCHOR).
+            response[5] = 0x80 | 0x40 | 0x20 | 0x04 | 0x02;
             response[6] = 0x02; // PROVISIONING TYPE: thin
         }
         return 8;

@@ -32,7 +32,7 @@ internal static class ReportSupportedOperationCodes
             switch (options)
             {
                 case 0b000:
-                    length = WriteAll(table, timeouts, response);
+                    length = WriteAll(unit, table, timeouts, response);
                     break;
                 case 0b001:
                 case 0b010:
@@ -46,6 +46,7 @@ internal static class ReportSupportedOperationCodes
                     CommandDescriptor? command = hasActions
                         ? (requestedAction < 32 ? row.ServiceActions![requestedAction] : null)
                         : row.IsSupported ? row : null;
+                    if (command is not null && !command.IsAvailableOn(unit)) command = null;
                     length = WriteOne(command, timeouts, response);
                     break;
                 }
@@ -60,11 +61,12 @@ internal static class ReportSupportedOperationCodes
         }
     }
 
-    private static int WriteAll(CommandTable table, bool timeouts, Span<byte> response)
+    private static int WriteAll(LogicalUnit unit, CommandTable table, bool timeouts, Span<byte> response)
     {
         int at = 4;
         foreach (CommandDescriptor command in table.Supported)
         {
+            if (!command.IsAvailableOn(unit)) continue;
             Span<byte> descriptor = response[at..];
             descriptor[0] = (byte)command.Opcode;
             BinaryPrimitives.WriteUInt16BigEndian(descriptor[2..], command.ServiceAction);

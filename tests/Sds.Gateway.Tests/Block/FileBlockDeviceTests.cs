@@ -13,6 +13,56 @@ public sealed class FileBlockDeviceTests : IDisposable
     public void Dispose()
     {
         File.Delete(_path);
+        File.Delete(_path + ".atomic");
+    }
+
+    [Fact]
+    public void AtomicWriteJournalIsReplayedOnOpen()
+    {
+        // Simulate a crash after the journal record became durable but before the in-place write.
+        using (FileBlockDevice device = FileBlockDevice.Open(_path, 1L << 20)) { }
+        byte[] data = new byte[8192];
+        data.AsSpan().Fill(0x3C);
+        using (AtomicWriteJournal journal = AtomicWriteJournal.Open(_path + ".atomic"))
+            Assert.Equal(BlockResult.Ok, journal.Record(65536, data));
+        byte[] back = new byte[8192];
+        using (FileBlockDevice reopened = FileBlockDevice.Open(_path, 1L << 20))
+            reopened.ReadAsync(65536, back, default).Now();
+        Assert.Equal(data, back);
+        using AtomicWriteJournal cleared = AtomicWriteJournal.Open(_path + ".atomic");
+        Assert.False(cleared.TryReadPending(out _, out _));
+    }
+
+    [Fact]
+    public void TornJournalRecordIsIgnored()
+    {
+        using (FileBlockDevice device = FileBlockDevice.Open(_path, 1L << 20)) { }
+        byte[] data = new byte[4096];
+        data.AsSpan().Fill(0x77);
+        using (AtomicWriteJournal journal = AtomicWriteJournal.Open(_path + ".atomic"))
+            journal.Record(0, data);
+        // Tear the data behind the header: the checksum must reject the record.
+        using (var stream = new FileStream(_path + ".atomic", FileMode.Open))
+        {
+            stream.Position = 32 + 100;
+            stream.WriteByte(0x00);
+        }
+        using FileBlockDevice reopened = FileBlockDevice.Open(_path, 1L << 20);
+        byte[] back = new byte[4096];
+        reopened.ReadAsync(0, back, default).Now();
+        Assert.True(back.AsSpan().IndexOfAnyExcept((byte)0) < 0);
+    }
+
+    [Fact]
+    public void WriteAtomicLandsAndClearsTheJournal()
+    {
+        using FileBlockDevice device = FileBlockDevice.Open(_path, 1L << 20);
+        byte[] data = new byte[2048];
+        data.AsSpan().Fill(0x19);
+        Assert.Equal(BlockResult.Ok, device.WriteAtomicAsync(4096, data, false, default).Now());
+        byte[] back = new byte[2048];
+        device.ReadAsync(4096, back, default).Now();
+        Assert.Equal(data, back);
     }
 
     [Fact]

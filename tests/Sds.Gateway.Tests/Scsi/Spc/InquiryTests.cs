@@ -38,7 +38,8 @@ public sealed class InquiryTests
     }
 
     [Theory]
-    [InlineData(0x00, 4 + 6)]
+    [InlineData(0x00, 4 + 7)]
+    [InlineData(0x8F, 4 + 12 + 32 + 8)]
     [InlineData(0x80, 4 + 32)]
     [InlineData(0xB0, 64)]
     [InlineData(0xB1, 64)]

@@ -1,0 +1,53 @@
+namespace Sds.Gateway.Scsi.Reservations;
+
+/// <summary>
+/// The reservation state of one logical unit as the command set uses it: SPC-4 r37 §5.9 persistent
+/// reservations plus SPC-2 RESERVE/RELEASE. <see cref="PersistentReservations"/> keeps it in
+/// process; a cluster implementation will run the PR OUT actions as Raft commands in the meta
+/// service and answer <see cref="Conflicts"/> from a watched, versioned copy (DESIGN.md §6), which
+/// is why the mutations are asynchronous and the check is not.
+/// </summary>
+internal interface IPersistentReservations
+{
+    /// <summary>Whether Activate Persist Through Power Loss is set.</summary>
+    bool Aptpl { get; }
+
+    /// <summary>A consistent copy of the persistent reservation state (PR IN).</summary>
+    PersistentReservationSnapshot Snapshot();
+
+    /// <summary>
+    /// Whether <paramref name="command"/> from <paramref name="nexus"/> conflicts with a reservation held
+    /// through another nexus. Called for every command: must be cheap when nothing is reserved.
+    /// </summary>
+    bool Conflicts(ITNexus nexus, CommandDescriptor command);
+
+    /// <summary>SPC-2 RESERVE(6/10); false means RESERVATION CONFLICT.</summary>
+    bool ReserveSpc2(ITNexus nexus);
+
+    /// <summary>SPC-2 RELEASE(6/10) from <paramref name="nexus"/> (no effect unless it holds the reservation).</summary>
+    void ReleaseSpc2(ITNexus nexus);
+
+    /// <summary>Drops any SPC-2 reservation (logical unit reset).</summary>
+    void ReleaseSpc2();
+
+    /// <summary>I_T nexus loss.</summary>
+    void NexusLost(ITNexus nexus);
+
+    /// <summary>REGISTER / REGISTER AND IGNORE EXISTING KEY.</summary>
+    ValueTask<PrOutcome> RegisterAsync(ITNexus nexus, ulong key, ulong newKey, bool ignoreExisting, bool aptpl, List<RegistrantId> released);
+
+    /// <summary>RESERVE.</summary>
+    ValueTask<PrOutcome> ReserveAsync(ITNexus nexus, ulong key, ReservationType type);
+
+    /// <summary>RELEASE.</summary>
+    ValueTask<PrOutcome> ReleaseAsync(ITNexus nexus, ulong key, ReservationType type, List<RegistrantId> released);
+
+    /// <summary>CLEAR.</summary>
+    ValueTask<PrOutcome> ClearAsync(ITNexus nexus, ulong key, List<RegistrantId> preempted);
+
+    /// <summary>PREEMPT / PREEMPT AND ABORT.</summary>
+    ValueTask<PrOutcome> PreemptAsync(ITNexus nexus, ulong key, ulong victimKey, ReservationType type, List<RegistrantId> preempted, List<RegistrantId> released);
+
+    /// <summary>REGISTER AND MOVE.</summary>
+    ValueTask<PrOutcome> RegisterAndMoveAsync(ITNexus nexus, ulong key, ulong newKey, RegistrantId destination, bool unregister, bool aptpl);
+}
