@@ -39,6 +39,7 @@ public class PduFuzzTests : IAsyncLifetime
         _loggerFactory = LoggerFactory.Create(builder => builder.AddProvider(_logs));
         _server = new IscsiTargetServer(catalog, new IscsiServerOptions { DrainTimeout = TimeSpan.FromSeconds(5) }, _loggerFactory);
         _listener = PortalListener.TryStart(portal, _server, out string? error) ?? throw new InvalidOperationException(error);
+        _listener.Start();
         return Task.CompletedTask;
     }
 
