@@ -32,8 +32,19 @@ public sealed class GrpcServerOptions
     /// <summary>Put exception type and message in INTERNAL statuses (never stack traces). For development only.</summary>
     public bool EnableDetailedErrors { get; set; }
 
-    /// <summary>Concurrent streams one HTTP/2 connection may carry; clients open more connections beyond it.</summary>
-    public int MaxConcurrentStreamsPerConnection { get; set; } = 256;
+    /// <summary>
+    /// Concurrent streams one HTTP/2 connection may carry; clients open more connections beyond it. At least 100:
+    /// RFC 9113 §6.5.2 lets a client assume 100 until our SETTINGS frame arrives, so a lower limit would refuse
+    /// streams a fresh client opened in good faith.
+    /// </summary>
+    public int MaxConcurrentStreamsPerConnection
+    {
+        get => maxConcurrentStreamsPerConnection;
+        set => maxConcurrentStreamsPerConnection = value >= MinConcurrentStreams ? value : throw new ArgumentOutOfRangeException(nameof(value), $"At least {MinConcurrentStreams}.");
+    }
+
+    private const int MinConcurrentStreams = 100;
+    private int maxConcurrentStreamsPerConnection = 256;
 
     /// <summary>How long a graceful stop waits for calls in flight before cutting connections.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);

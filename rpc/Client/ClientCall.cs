@@ -40,7 +40,6 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
     private PipeReader? responsePipe;
     private FrameStreamReader<TResponse>? responseReader;
     private StreamingRequestContent? requestContent;
-    private Stream? requestStream;
     private FrameSerializationContext? serializer;
     private PooledBufferWriter? writeBuffer;
     private bool requestCompleted;
@@ -579,7 +578,7 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
             : default;
         try
         {
-            var stream = requestStream ??= await requestContent!.StreamTask.ConfigureAwait(false);
+            var stream = await requestContent!.TakeStreamAsync().ConfigureAwait(false);
             writeBuffer ??= new PooledBufferWriter();
             serializer ??= new FrameSerializationContext();
             writeBuffer.Reset();
@@ -598,16 +597,27 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
         }
         catch (Exception exception) when (exception is not RpcException)
         {
-            // The stream broke under the write. If the server already answered (e.g. UNIMPLEMENTED as Trailers-Only),
-            // that answer is the truth; otherwise the transport error is.
+            // The request stream broke under the write. The call is not over for that: the server may have ended it
+            // on purpose (e.g. RESOURCE_EXHAUSTED in its trailers), and the response stream still carries that
+            // status to the reader. Only a call that has no response yet is finished here.
             if (outcome is null && sendTask is { IsCompleted: true })
             {
                 await EnsureHeadersTask().ConfigureAwait(false);
             }
 
-            Finish(StatusFromException(exception), Metadata.Empty);
-            ThrowIfFailed();
-            throw new RpcException(new Status(StatusCode.Internal, "Write failed on a call that ended OK."));
+            var final = outcome;
+            if (final is not null)
+            {
+                throw new RpcException(final.Status, final.Trailers);
+            }
+
+            if (responseReader is null)
+            {
+                Finish(StatusFromException(exception), Metadata.Empty);
+                ThrowIfFailed();
+            }
+
+            throw new RpcException(StatusFromException(exception));
         }
         finally
         {
@@ -646,7 +656,8 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
             RpcException rpc => rpc.Status,
             HttpRequestException => new Status(StatusCode.Unavailable, "Error starting gRPC call: " + exception.Message, exception),
             IOException or ObjectDisposedException => new Status(StatusCode.Unavailable, "Connection to the server was lost: " + exception.Message, exception),
-            OperationCanceledException => new Status(StatusCode.Cancelled, "Call canceled.", exception),
+            // Not cancelled by us: the HTTP stack ended the stream because the peer reset or refused it.
+            OperationCanceledException => new Status(StatusCode.Unavailable, "The stream was reset by the transport.", exception),
             _ => new Status(StatusCode.Unknown, "Call failed: " + exception.GetType().Name, exception),
         };
     }

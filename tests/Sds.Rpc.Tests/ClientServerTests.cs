@@ -98,8 +98,10 @@ public sealed class ClientServerTests
     public async Task Deadline_expiry_gives_deadline_exceeded_and_cancels_the_handler()
     {
         await using var fixture = await TestServer.StartAsync();
+        // Warm the connection so the short deadline is spent in the handler, not in connection setup.
+        await fixture.Client.UnaryAsync(new EchoRequest(), deadline: Deadline());
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
-            await fixture.Client.UnaryAsync(new EchoRequest { DelayMs = 10_000 }, deadline: DateTime.UtcNow.AddMilliseconds(200)));
+            await fixture.Client.UnaryAsync(new EchoRequest { DelayMs = 10_000 }, deadline: DateTime.UtcNow.AddMilliseconds(500)));
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
         await fixture.Echo.HandlerCancelled.Task.WaitAsync(TimeSpan.FromSeconds(10));
     }
