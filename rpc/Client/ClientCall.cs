@@ -15,7 +15,7 @@ namespace Sds.Rpc.Client;
 /// error), from a write failure, or from a local cancellation (caller token, deadline timer, dispose). Whoever
 /// finishes first decides the status; everyone else observes it.
 /// </summary>
-internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStreamWriter<TRequest>, IAsyncStreamReader<TResponse>
+internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStreamWriter<TRequest>, IAsyncStreamReader<TResponse>, IFrameSink
     where TRequest : class
     where TResponse : class
 {
@@ -41,7 +41,7 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
     private FrameStreamReader<TResponse>? responseReader;
     private StreamingRequestContent? requestContent;
     private FrameSerializationContext? serializer;
-    private PooledBufferWriter? writeBuffer;
+    private FrameWritePump? pump;
     private bool requestCompleted;
     private bool writePending;
     private bool readPending;
@@ -188,7 +188,29 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
             writePending = true;
         }
 
-        return WriteCoreAsync(message, cancellationToken);
+        serializer ??= new FrameSerializationContext();
+        var status = pump!.Enqueue(serializer, method.RequestMarshaller.ContextualSerializer, message, channel.MaxSendMessageBytes, out var failed);
+        if (failed is not null)
+        {
+            EndWrite();
+            return WriteFailedAsync(failed);
+        }
+
+        if (status == FrameWriteStatus.TooLarge)
+        {
+            EndWrite();
+            FailLocally(new Status(StatusCode.ResourceExhausted, $"Sending message exceeds the maximum configured message size ({serializer.LastPayloadBytes} > {channel.MaxSendMessageBytes} bytes)."));
+            return Task.FromException(new RpcException(outcome!.Status, outcome.Trailers));
+        }
+
+        var space = pump.WaitForSpaceAsync();
+        if (space.IsCompletedSuccessfully)
+        {
+            EndWrite();
+            return Task.CompletedTask;
+        }
+
+        return AwaitSpaceAsync(space, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -209,9 +231,18 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
             requestCompleted = true;
         }
 
-        requestContent?.Complete();
-        return Task.CompletedTask;
+        var drain = pump?.DrainAsync() ?? Task.CompletedTask;
+        if (drain.IsCompletedSuccessfully)
+        {
+            requestContent?.Complete();
+            return Task.CompletedTask;
+        }
+
+        return CompleteAfterDrainAsync(drain);
     }
+
+    /// <inheritdoc />
+    ValueTask IFrameSink.SendBatchAsync(ReadOnlyMemory<byte> batch) => SendBatchAsync(batch);
 
     /// <inheritdoc />
     public Status GetStatus() => outcome?.Status ?? throw new InvalidOperationException("Unable to get the status because the call is not complete.");
@@ -266,6 +297,7 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
             {
                 requestContent = new StreamingRequestContent();
                 request.Content = requestContent;
+                pump = new FrameWritePump(this);
             }
 
             if (timeout is { } t)
@@ -571,63 +603,84 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
         return metadata;
     }
 
-    private async Task WriteCoreAsync(TRequest message, CancellationToken cancellationToken)
+    private async ValueTask SendBatchAsync(ReadOnlyMemory<byte> batch)
     {
-        using var registration = cancellationToken.CanBeCanceled
-            ? cancellationToken.UnsafeRegister(static state => ((ClientCall<TRequest, TResponse>)state!).Cancel(CancelReason.User), this)
-            : default;
+        // Only the pump calls this, one batch at a time, so the request stream never sees concurrent writes.
+        var stream = await requestContent!.TakeStreamAsync().ConfigureAwait(false);
+        await stream.WriteAsync(batch, callCancellation.Token).ConfigureAwait(false);
+        await stream.FlushAsync(callCancellation.Token).ConfigureAwait(false);
+    }
+
+    private async Task AwaitSpaceAsync(Task space, CancellationToken cancellationToken)
+    {
         try
         {
-            var stream = await requestContent!.TakeStreamAsync().ConfigureAwait(false);
-            writeBuffer ??= new PooledBufferWriter();
-            serializer ??= new FrameSerializationContext();
-            writeBuffer.Reset();
-            if (serializer.Serialize(method.RequestMarshaller.ContextualSerializer, message, writeBuffer, channel.MaxSendMessageBytes) == FrameWriteStatus.TooLarge)
-            {
-                FailLocally(new Status(StatusCode.ResourceExhausted, $"Sending message exceeds the maximum configured message size ({serializer.LastPayloadBytes} > {channel.MaxSendMessageBytes} bytes)."));
-                ThrowIfFailed();
-            }
-
-            await stream.WriteAsync(writeBuffer.WrittenMemory, callCancellation.Token).ConfigureAwait(false);
-            var flags = (WriteOptions ?? options.WriteOptions)?.Flags ?? default;
-            if ((flags & WriteFlags.BufferHint) == 0)
-            {
-                await stream.FlushAsync(callCancellation.Token).ConfigureAwait(false);
-            }
+            await space.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Cancel(CancelReason.User);
+            ThrowIfFailed();
         }
         catch (Exception exception) when (exception is not RpcException)
         {
-            // The request stream broke under the write. The call is not over for that: the server may have ended it
-            // on purpose (e.g. RESOURCE_EXHAUSTED in its trailers), and the response stream still carries that
-            // status to the reader. Only a call that has no response yet is finished here.
-            if (outcome is null && sendTask is { IsCompleted: true })
-            {
-                await EnsureHeadersTask().ConfigureAwait(false);
-            }
-
-            var final = outcome;
-            if (final is not null)
-            {
-                throw new RpcException(final.Status, final.Trailers);
-            }
-
-            if (responseReader is null)
-            {
-                Finish(StatusFromException(exception), Metadata.Empty);
-                ThrowIfFailed();
-            }
-
-            throw new RpcException(StatusFromException(exception));
+            await WriteFailedAsync(exception).ConfigureAwait(false);
         }
         finally
         {
-            lock (gate)
+            EndWrite();
+        }
+    }
+
+    private async Task CompleteAfterDrainAsync(Task drain)
+    {
+        try
+        {
+            await drain.ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            await WriteFailedAsync(exception).ConfigureAwait(false);
+        }
+
+        requestContent?.Complete();
+    }
+
+    /// <summary>
+    /// The request stream broke under a write. The call is not over for that: the server may have ended it on
+    /// purpose (e.g. RESOURCE_EXHAUSTED in its trailers), and the response stream still carries that status to
+    /// the reader. Only a call that has no response yet is finished here. Always throws.
+    /// </summary>
+    private async Task WriteFailedAsync(Exception exception)
+    {
+        if (outcome is null && sendTask is { IsCompleted: true })
+        {
+            await EnsureHeadersTask().ConfigureAwait(false);
+        }
+
+        var final = outcome;
+        if (final is not null)
+        {
+            throw new RpcException(final.Status, final.Trailers);
+        }
+
+        if (responseReader is null)
+        {
+            Finish(StatusFromException(exception), Metadata.Empty);
+            ThrowIfFailed();
+        }
+
+        throw new RpcException(StatusFromException(exception));
+    }
+
+    private void EndWrite()
+    {
+        lock (gate)
+        {
+            writePending = false;
+            if (outcome is not null)
             {
-                writePending = false;
-                if (outcome is not null)
-                {
-                    ReleaseWriteBuffers();
-                }
+                ReleaseWriteBuffers();
             }
         }
     }
@@ -751,7 +804,6 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
     {
         serializer?.Dispose();
         serializer = null;
-        writeBuffer?.Dispose();
-        writeBuffer = null;
+        pump?.Dispose();
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using Grpc.Core;
@@ -10,9 +11,9 @@ namespace Sds.Rpc.Server;
 /// <summary>
 /// One server call over one HTTP/2 stream: the <see cref="ServerCallContext"/>, the request reader and the response
 /// writer at once, so a streaming call costs one object. Owner: the method handler that created it, which calls
-/// <see cref="End"/> then <see cref="Dispose"/> exactly once.
+/// <see cref="EndAsync"/> then <see cref="Dispose"/> exactly once.
 /// </summary>
-internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyncStreamReader<TRequest>, IServerStreamWriter<TResponse>, IDisposable
+internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyncStreamReader<TRequest>, IServerStreamWriter<TResponse>, IFrameSink, IDisposable
     where TRequest : class
     where TResponse : class
 {
@@ -24,6 +25,7 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyn
     private readonly ServerRuntime runtime;
     private FrameStreamReader<TRequest>? requestReader;
     private FrameSerializationContext? serializer;
+    private FrameWritePump? pump;
     private CancellationTokenSource? deadlineCancellation;
     private CancellationTokenSource? linkedCancellation;
     private CancellationToken cancellationToken;
@@ -175,25 +177,45 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyn
             return Task.FromException(new InvalidOperationException("Can't write the message because the previous write is still in progress."));
         }
 
-        if (!TryWriteFrame(message, out var tooLarge))
+        // Responses go through the pump, which batches them into few flushes when the handler writes faster
+        // than one flush per message; a lone response is still sent at once.
+        serializer ??= new FrameSerializationContext();
+        pump ??= new FrameWritePump(this);
+        var status = pump.Enqueue(serializer, method.ResponseMarshaller.ContextualSerializer, message, runtime.MaxSendMessageBytes, out var failed);
+        if (failed is not null)
         {
-            return Task.FromException(tooLarge!);
+            return Task.FromException(ClientGone());
         }
 
-        var flags = writeOptions?.Flags ?? default;
-        if ((flags & WriteFlags.BufferHint) != 0)
+        if (status == FrameWriteStatus.TooLarge)
+        {
+            return Task.FromException(new RpcException(new Status(StatusCode.ResourceExhausted, $"Sending message exceeds the maximum configured message size ({serializer.LastPayloadBytes} > {runtime.MaxSendMessageBytes} bytes).")));
+        }
+
+        messageWritten = true;
+        var space = pump.WaitForSpaceAsync();
+        if (space.IsCompletedSuccessfully)
         {
             return Task.CompletedTask;
         }
 
-        var flush = http.Response.BodyWriter.FlushAsync(writeCancellation.CanBeCanceled ? writeCancellation : cancellationToken);
+        return AwaitSpaceAsync(space, writeCancellation.CanBeCanceled ? writeCancellation : cancellationToken);
+    }
+
+    /// <inheritdoc />
+    ValueTask IFrameSink.SendBatchAsync(ReadOnlyMemory<byte> batch)
+    {
+        // Only the pump calls this, one batch at a time: the body writer never sees concurrent use.
+        var writer = http.Response.BodyWriter;
+        writer.Write(batch.Span);
+        var flush = writer.FlushAsync(cancellationToken);
         if (flush.IsCompletedSuccessfully)
         {
-            return CheckFlush(flush.Result);
+            ThrowIfClientGone(flush.Result);
+            return default;
         }
 
-        writePending = true;
-        return AwaitFlushAsync(flush);
+        return AwaitBatchFlushAsync(flush);
     }
 
     /// <summary>Writes the one response of a unary or client-streaming call; it is flushed with the trailers.</summary>
@@ -246,9 +268,23 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyn
     }
 
     /// <summary>Sends the status: in the trailers, or as Trailers-Only when nothing else was sent.</summary>
-    public void End(Status finalStatus)
+    public async Task EndAsync(Status finalStatus)
     {
         ended = true;
+        if (pump is not null)
+        {
+            try
+            {
+                // Trailers go after every queued response.
+                await pump.DrainAsync().ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+            {
+                // The client is gone; there is nobody to send the status to.
+                return;
+            }
+        }
+
         if (http.RequestAborted.IsCancellationRequested)
         {
             // The client reset the stream; there is nobody to tell.
@@ -295,6 +331,7 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyn
     /// <summary>Releases the call's pooled buffers and timers.</summary>
     public void Dispose()
     {
+        pump?.Dispose();
         serializer?.Dispose();
         serializer = null;
         linkedCancellation?.Dispose();
@@ -334,23 +371,34 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyn
         return true;
     }
 
-    private Task CheckFlush(System.IO.Pipelines.FlushResult result)
+    private static void ThrowIfClientGone(System.IO.Pipelines.FlushResult result)
     {
         if (result.IsCanceled || result.IsCompleted)
         {
             // The transport stopped taking output: the client is gone.
-            return Task.FromException(new RpcException(new Status(StatusCode.Cancelled, "The client stopped reading the response.")));
+            throw new IOException("The client stopped reading the response.");
         }
-
-        return Task.CompletedTask;
     }
 
-    private async Task AwaitFlushAsync(ValueTask<System.IO.Pipelines.FlushResult> flush)
+    private static async ValueTask AwaitBatchFlushAsync(ValueTask<System.IO.Pipelines.FlushResult> flush)
     {
+        ThrowIfClientGone(await flush.ConfigureAwait(false));
+    }
+
+    private RpcException ClientGone() => deadlineCancellation is { IsCancellationRequested: true }
+        ? new RpcException(new Status(StatusCode.DeadlineExceeded, "Deadline Exceeded"))
+        : new RpcException(new Status(StatusCode.Cancelled, "The client stopped reading the response."));
+
+    private async Task AwaitSpaceAsync(Task space, CancellationToken writeCancellation)
+    {
+        writePending = true;
         try
         {
-            var result = await flush.ConfigureAwait(false);
-            await CheckFlush(result).ConfigureAwait(false);
+            await space.WaitAsync(writeCancellation).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not RpcException)
+        {
+            throw ClientGone();
         }
         finally
         {

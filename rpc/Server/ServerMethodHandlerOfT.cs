@@ -55,7 +55,7 @@ internal abstract class ServerMethodHandler<TRequest, TResponse> : ServerMethodH
                 }
             }
 
-            call.End(status);
+            await call.EndAsync(status).ConfigureAwait(false);
         }
         finally
         {
