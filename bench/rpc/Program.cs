@@ -14,6 +14,9 @@ using Sds.Rpc.Bench;
 var seconds = args.Length > 0 ? double.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 3.0;
 var duration = TimeSpan.FromSeconds(seconds);
 var warmup = TimeSpan.FromSeconds(Math.Min(1.0, seconds / 2));
+// The machine is shared (2 cores, other builds running): each case runs `rounds` times and the fastest round is
+// reported, since slower rounds measure the neighbours rather than this code.
+var rounds = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3;
 const int PayloadBytes = 4096;
 var payload = ByteString.CopyFrom(new byte[PayloadBytes]);
 var target = new IoTarget { VolumeId = "bench", ChunkIndex = 0, PgId = 1, PgEpoch = 1 };
@@ -34,21 +37,46 @@ var results = new List<(string Name, double Rate, double MicrosPerOp, double Byt
 
 foreach (var inFlight in new[] { 1, 32 })
 {
-    results.Add(await MeasureAsync($"unary gRPC       x{inFlight,-2}", inFlight, async () =>
+    // gRPC and raw rounds alternate, so both see the same neighbours; each keeps its fastest round.
+    (string, double, double, double, double)? bestUnary = null, bestRaw = null;
+    for (var round = 0; round < rounds; round++)
     {
-        await client.WriteAsync(new WriteRequest { Target = target, Data = payload });
-    }));
-    results.Add(await MeasureAsync($"raw HTTP/2 POST  x{inFlight,-2}", inFlight, async () =>
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, raw.Address) { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact, Content = new ByteArrayContent(rawBody) };
-        using var response = await rawClient.SendAsync(request, CancellationToken.None);
-        await response.Content.CopyToAsync(Stream.Null);
-    }));
+        var unary = await MeasureAsync($"unary gRPC       x{inFlight,-2}", inFlight, async () =>
+        {
+            await client.WriteAsync(new WriteRequest { Target = target, Data = payload });
+        });
+        var rawRound = await MeasureAsync($"raw HTTP/2 POST  x{inFlight,-2}", inFlight, async () =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, raw.Address) { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact, Content = new ByteArrayContent(rawBody) };
+            using var response = await rawClient.SendAsync(request, CancellationToken.None);
+            await response.Content.CopyToAsync(Stream.Null);
+        });
+        bestUnary = bestUnary is null || unary.Item2 > bestUnary.Value.Item2 ? unary : bestUnary;
+        bestRaw = bestRaw is null || rawRound.Item2 > bestRaw.Value.Item2 ? rawRound : bestRaw;
+    }
+
+    results.Add(bestUnary!.Value);
+    results.Add(bestRaw!.Value);
 }
 
 foreach (var inFlight in new[] { 1, 32 })
 {
-    results.Add(await MeasureBidiAsync($"bidi Io stream   x{inFlight,-2}", inFlight));
+    results.Add(await BestOfAsync(() => MeasureBidiAsync($"bidi Io stream   x{inFlight,-2}", inFlight)));
+}
+
+async Task<(string, double, double, double, double)> BestOfAsync(Func<Task<(string, double, double, double, double)>> measure)
+{
+    var best = await measure();
+    for (var round = 1; round < rounds; round++)
+    {
+        var next = await measure();
+        if (next.Item2 > best.Item2)
+        {
+            best = next;
+        }
+    }
+
+    return best;
 }
 
 Console.WriteLine();

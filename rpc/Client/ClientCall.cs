@@ -47,6 +47,13 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
     private bool readPending;
     private CallOutcome? outcome;
 
+    /// <summary>
+    /// One serialization context per thread for unary requests: serialization is synchronous, so a thread never
+    /// needs two at once, and unary calls stop paying for a context each. Its scratch buffer lives with the thread.
+    /// </summary>
+    [ThreadStatic]
+    private static FrameSerializationContext? UnarySerializer;
+
     public ClientCall(GrpcChannel channel, Method<TRequest, TResponse> method, CallOptions options)
     {
         this.channel = channel;
@@ -129,15 +136,13 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
             return finished.Status.StatusCode == StatusCode.OK ? FalseTask : Task.FromException<bool>(new RpcException(finished.Status, finished.Trailers));
         }
 
-        lock (gate)
+        // Reads are single-reader by contract (one MoveNext at a time), so the flag needs no lock.
+        if (readPending)
         {
-            if (readPending)
-            {
-                return Task.FromException<bool>(new InvalidOperationException("Can't read the next message because the previous read is still in progress."));
-            }
-
-            readPending = true;
+            return Task.FromException<bool>(new InvalidOperationException("Can't read the next message because the previous read is still in progress."));
         }
+
+        readPending = true;
 
         var buffered = FrameReadOutcome.NeedMoreData;
         if (responseReader is not null)
@@ -146,11 +151,7 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
             buffered = responseReader.TryReadBuffered();
             if (buffered == FrameReadOutcome.Message)
             {
-                lock (gate)
-                {
-                    readPending = false;
-                }
-
+                readPending = false;
                 return TrueTask;
             }
         }
@@ -283,7 +284,7 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
             if (unaryRequest is not null)
             {
                 var frame = new PooledBufferWriter();
-                using var unarySerializer = new FrameSerializationContext();
+                var unarySerializer = UnarySerializer ??= new FrameSerializationContext();
                 if (unarySerializer.Serialize(method.RequestMarshaller.ContextualSerializer, unaryRequest, frame, channel.MaxSendMessageBytes) == FrameWriteStatus.TooLarge)
                 {
                     frame.Dispose();
@@ -496,10 +497,7 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
         }
         finally
         {
-            lock (gate)
-            {
-                readPending = false;
-            }
+            readPending = false;
         }
     }
 
