@@ -105,6 +105,9 @@ public sealed class PythonServerInteropTests : IClassFixture<PythonServerInterop
         await call.RequestStream.WriteAsync(new EchoRequest { Text = "first" });
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
         await call.RequestStream.WriteAsync(new EchoRequest { Text = "slow", DelayMs = 10_000 });
+        // Cancel only once the server is inside the slow request.
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Equal("delaying:slow", call.ResponseStream.Current.Text);
         cancellation.Cancel();
         var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
         Assert.Equal(StatusCode.Cancelled, error.StatusCode);

@@ -81,14 +81,24 @@ def client_stream(iterator, context):
 
 def bidi(iterator, context):
     echo_metadata(context)
-    context.add_callback(lambda: cancelled.set() if context.is_active() is False and not finished.get(id(context)) else None)
+    key = id(context)
+
+    def on_done():
+        # Runs when the RPC ends for any reason; a handler that did not finish normally was cancelled.
+        if not finished.pop(key, False):
+            cancelled.set()
+
+    context.add_callback(on_done)
     index = 0
     for data in iterator:
         request = request_fields(data)
+        if request["delay_ms"]:
+            # Tell the client the slow request arrived, so it can cancel while the handler is inside it.
+            yield encode_response(text="delaying:" + request["text"], index=index)
         behave(request, context)
         yield encode_response(text=request["text"], payload=request["payload"], index=index)
         index += 1
-    finished[id(context)] = True
+    finished[key] = True
 
 
 finished = {}
