@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
@@ -513,6 +514,8 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
     }
 
     /// <summary>Reads the next frame; a transport failure finishes the call and reads as <see cref="FrameReadOutcome.Truncated"/>.</summary>
+    // Per-message path: the pooling builder reuses state machine boxes instead of allocating one per await.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<FrameReadOutcome> ReadOutcomeAsync(CancellationToken cancellationToken)
     {
         if (outcome is not null)
@@ -601,6 +604,8 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
         return metadata;
     }
 
+    // Per-message path: the pooling builder reuses state machine boxes instead of allocating one per await.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendBatchAsync(ReadOnlyMemory<byte> batch)
     {
         // Only the pump calls this, one batch at a time, so the request stream never sees concurrent writes.

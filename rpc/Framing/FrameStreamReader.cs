@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.IO.Pipelines;
 using Grpc.Core;
@@ -44,6 +45,8 @@ internal sealed class FrameStreamReader<T>
     }
 
     /// <summary>Reads until a whole message, the end of the stream, or a framing error.</summary>
+    // Per-message path: the pooling builder reuses state machine boxes instead of allocating one per await.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<FrameReadOutcome> ReadAsync(CancellationToken cancellationToken)
     {
         // Bounded by the peer: each turn either returns or waits for more bytes that Parse has not yet examined.

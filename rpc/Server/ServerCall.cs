@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
@@ -380,6 +381,8 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyn
         }
     }
 
+    // Per-message path: the pooling builder reuses state machine boxes instead of allocating one per await.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private static async ValueTask AwaitBatchFlushAsync(ValueTask<System.IO.Pipelines.FlushResult> flush)
     {
         ThrowIfClientGone(await flush.ConfigureAwait(false));
@@ -425,6 +428,8 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyn
         }
     }
 
+    // Per-message path: the pooling builder reuses state machine boxes instead of allocating one per await.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<FrameReadOutcome> ReadOutcomeAsync(CancellationToken readCancellation)
     {
         try
