@@ -240,7 +240,11 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
             return Task.CompletedTask;
         }
 
-        return CompleteAfterDrainAsync(drain);
+        // Half-close does not wait for the queue to drain: a caller that completes and then reads must not
+        // deadlock against HTTP/2 flow control while the server waits for it to read. END_STREAM follows the
+        // last queued message.
+        _ = CompleteAfterDrainAsync(drain);
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -641,9 +645,10 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
         {
             await drain.ConfigureAwait(false);
         }
-        catch (Exception exception)
+        catch (Exception)
         {
-            await WriteFailedAsync(exception).ConfigureAwait(false);
+            // The request stream broke; the response path reports the call's status to the reader.
+            return;
         }
 
         requestContent?.Complete();

@@ -124,6 +124,33 @@ public sealed class ClientServerTests
     }
 
     [Fact]
+    public async Task Messages_near_the_size_limit_cross_many_http2_frames_intact()
+    {
+        await using var fixture = await TestServer.StartAsync();
+        var bytes = new byte[3 * 1024 * 1024];
+        new Random(674386).NextBytes(bytes);
+        var payload = ByteString.CopyFrom(bytes);
+        var response = await fixture.Client.UnaryAsync(new EchoRequest { Payload = payload }, deadline: Deadline(30));
+        Assert.Equal(payload, response.Payload);
+
+        using var call = fixture.Client.Bidi(deadline: Deadline(30));
+        for (var i = 0; i < 3; i++)
+        {
+            await call.RequestStream.WriteAsync(new EchoRequest { Payload = payload, Text = i.ToString() });
+        }
+
+        await call.RequestStream.CompleteAsync();
+        var received = 0;
+        await foreach (var message in call.ResponseStream.ReadAllAsync())
+        {
+            Assert.Equal(payload, message.Payload);
+            received++;
+        }
+
+        Assert.Equal(3, received);
+    }
+
+    [Fact]
     public async Task Many_concurrent_calls_share_connections()
     {
         await using var fixture = await TestServer.StartAsync();
