@@ -1,0 +1,4 @@
+namespace Grpc.Core;
+
+/// <summary>Fills in authentication metadata for a call.</summary>
+public delegate Task AsyncAuthInterceptor(AuthInterceptorContext context, Metadata metadata);
