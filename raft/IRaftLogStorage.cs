@@ -21,7 +21,11 @@ public interface IRaftLogStorage
     /// <summary>Last saved hard state (empty for a new node).</summary>
     HardState HardState { get; }
 
-    /// <summary>Membership as of <see cref="FirstIndex"/> − 1: the latest snapshot's, else the bootstrap one.</summary>
+    /// <summary>
+    /// Membership the state machine starts with: the latest snapshot's, else the bootstrap one. The core
+    /// starts committed and applied at the latest snapshot's index (or <see cref="FirstIndex"/> − 1 without
+    /// one), so the application restores its state machine from <see cref="Snapshot"/> on every start.
+    /// </summary>
     ConfState ConfState { get; }
 
     /// <summary>Index of the first retained entry; the snapshot index + 1 (1 for a fresh log).</summary>

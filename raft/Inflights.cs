@@ -44,6 +44,16 @@ internal sealed class Inflights
         }
     }
 
+    /// <summary>Frees the oldest message, so a full window whose Appends were lost can make progress.</summary>
+    public void FreeFirst()
+    {
+        if (count > 0)
+        {
+            start = (start + 1) % lastIndexes.Length;
+            count--;
+        }
+    }
+
     /// <summary>Forgets everything in flight.</summary>
     public void Reset()
     {

@@ -137,6 +137,7 @@ public sealed class MemoryRaftLogStorage : IRaftLogStorage
         }
 
         snapshot = new Snapshot(new SnapshotMetadata(index, term, snapshotConfState), data);
+        confState = snapshotConfState;
         result = snapshot;
         return StorageStatus.Ok;
     }
@@ -156,7 +157,6 @@ public sealed class MemoryRaftLogStorage : IRaftLogStorage
         Entry dummy = entries[removeCount];
         entries.RemoveRange(0, removeCount);
         entries[0] = new Entry(dummy.Term, dummy.Index, EntryType.Normal, ReadOnlyMemory<byte>.Empty);
-        confState = snapshot.Metadata.ConfState;
         return StorageStatus.Ok;
     }
 

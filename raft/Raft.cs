@@ -49,9 +49,18 @@ internal sealed class Raft
         random = config.Random ?? new SplitMix64Random(config.Id);
         IRaftLogStorage storage = config.Storage;
         Id = config.Id;
-        Log = new RaftLog(storage, config.MaxCommittedSizePerReadyBytes);
+        // The state machine starts from the latest snapshot (or from nothing), and so does membership.
+        ConfState confState = storage.ConfState;
+        ulong snapshotIndex = storage.FirstIndex - 1;
+        if (storage.Snapshot(out Snapshot? snapshot) == StorageStatus.Ok && snapshot is not null)
+        {
+            confState = snapshot.Metadata.ConfState;
+            snapshotIndex = snapshot.Metadata.Index;
+        }
+
+        Log = new RaftLog(storage, snapshotIndex, config.MaxCommittedSizePerReadyBytes);
         Tracker = new ProgressTracker(config.MaxInflightMessages);
-        Tracker.Reset(storage.ConfState, Log.LastIndex + 1);
+        Tracker.Reset(confState, Log.LastIndex + 1);
 
         HardState hardState = storage.HardState;
         if (!hardState.IsEmpty)
@@ -708,7 +717,14 @@ internal sealed class Raft
 
     private void HandleHeartbeatResponse(Message m, Progress progress)
     {
+        // The follower is alive: resume a paused probe, and let a full window whose Appends may have been
+        // lost send again (a rejection then moves it back to probing).
         progress.ProbeSent = false;
+        if (progress.State == ProgressState.Replicate && progress.Inflights.IsFull)
+        {
+            progress.Inflights.FreeFirst();
+        }
+
         if (m.LeaseTick > progress.LeaseAckTick)
         {
             progress.LeaseAckTick = m.LeaseTick;

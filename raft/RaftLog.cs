@@ -15,13 +15,17 @@ internal sealed class RaftLog
     private ulong unstableOffset;
     private Snapshot? unstableSnapshot;
 
-    /// <summary>Creates the log over <paramref name="storage"/>, committed and applied at the snapshot point.</summary>
-    public RaftLog(IRaftLogStorage storage, ulong maxCommittedSizePerReadyBytes)
+    /// <summary>
+    /// Creates the log over <paramref name="storage"/>, committed and applied at <paramref name="snapshotIndex"/>
+    /// (the latest snapshot's index, which the application's state machine starts from).
+    /// </summary>
+    public RaftLog(IRaftLogStorage storage, ulong snapshotIndex, ulong maxCommittedSizePerReadyBytes)
     {
+        Invariant.Assert(snapshotIndex + 1 >= storage.FirstIndex && snapshotIndex <= storage.LastIndex, "snapshot outside the log");
         this.storage = storage;
         this.maxCommittedSizePerReadyBytes = maxCommittedSizePerReadyBytes;
         unstableOffset = storage.LastIndex + 1;
-        Committed = storage.FirstIndex - 1;
+        Committed = snapshotIndex;
         Applying = Committed;
         Applied = Committed;
     }

@@ -1,0 +1,513 @@
+namespace Sds.Raft.Tests.Simulation;
+
+/// <summary>
+/// A deterministic simulation of one Raft group (TigerBeetle's VOPR shape): one seed builds the members,
+/// the network and the schedule. Each step is one random action — deliver (maybe drop or duplicate) a
+/// message, run a member's Ready cycle, tick every clock, issue a client read or write, crash or restart a
+/// member (losing what it had not synced), partition the network (possibly one way), heal it, or transfer
+/// leadership — and the <see cref="InvariantChecker"/> runs after every one. At the end the network heals,
+/// every member restarts, the group converges, and the client history is checked for linearizability.
+/// </summary>
+internal sealed class Simulator
+{
+    private const int ElectionTicks = 10;
+    private const long ConvergeStepsMax = 60_000;
+
+    private readonly SplitMix64Random random;
+    private readonly List<ClientOperation> operations = [];
+    private readonly SimulatedNode[] nodes;
+    private readonly bool preVote;
+    private readonly ReadOnlyOption readOnly;
+    private readonly int maxClockDriftTicks;
+    private readonly ulong maxSizePerMessageBytes;
+    private readonly int maxInflightMessages;
+    private readonly int heartbeatTicks;
+    private long tick;
+    private long step;
+    private ulong nextWriteId = 1;
+    private ulong nextReadContext = 1;
+    private int elections;
+    private int acknowledgedWrites;
+    private int completedReads;
+    private int crashes;
+    private ulong lastLeaderTerm;
+
+    public Simulator(SimulationOptions options)
+    {
+        Options = options;
+        random = new SplitMix64Random(options.Seed);
+        Network = new SimulatedNetwork(options.MemberCount);
+        ulong[] voters = new ulong[options.MemberCount];
+        for (int i = 0; i < voters.Length; i++)
+        {
+            voters[i] = (ulong)i + 1;
+        }
+
+        ConfState bootstrap = new(voters, []);
+        nodes = new SimulatedNode[options.MemberCount];
+        for (int i = 0; i < nodes.Length; i++)
+        {
+            nodes[i] = new SimulatedNode(this, voters[i], bootstrap);
+        }
+
+        // Per-schedule configuration, also drawn from the seed.
+        preVote = random.Chance(0.7);
+        readOnly = random.Chance(0.5) ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe;
+        maxClockDriftTicks = random.Next(2);
+        maxSizePerMessageBytes = (ulong)(40 + random.Next(200));
+        maxInflightMessages = 1 + random.Next(8);
+        heartbeatTicks = 1 + random.Next(3);
+        foreach (SimulatedNode node in nodes)
+        {
+            node.Start(ConfigFor(node));
+        }
+    }
+
+    public SimulationOptions Options { get; }
+
+    public SimulatedNetwork Network { get; }
+
+    public InvariantChecker Checker { get; } = new();
+
+    public IReadOnlyList<SimulatedNode> Nodes => nodes;
+
+    public static SimulationResult RunSeed(SimulationOptions options)
+    {
+        Simulator simulator = new(options);
+        return simulator.Run();
+    }
+
+    public SimulationResult Run()
+    {
+        try
+        {
+            for (step = 0; step < Options.Steps; step++)
+            {
+                RandomAction();
+                Checker.Check(nodes);
+            }
+
+            Converge();
+            Checker.CheckAcknowledgedWritesSurvived(nodes);
+            LinearizabilityChecker.Check(operations, Checker.Committed, Options.Keys);
+            return Result(null);
+        }
+        catch (SimulationViolation violation)
+        {
+            return Result(violation);
+        }
+    }
+
+    private SimulationResult Result(SimulationViolation? violation) =>
+        new(Options.Seed, violation, step, elections, acknowledgedWrites, completedReads, crashes, Checker.CommittedCount);
+
+    public void SendMessage(Message message)
+    {
+        long delay = random.Next(3);
+        Network.Send(message, tick + delay);
+    }
+
+    public void CompleteWrite(ClientOperation write)
+    {
+        write.CompleteStep = step;
+        acknowledgedWrites++;
+        Checker.OnAcknowledged(write.Index, write.Term, InvariantChecker.HashOf(new Entry(write.Term, write.Index, EntryType.Normal, new KvCommand(write.WriteId, write.Key).Encode())));
+    }
+
+    public void CompleteRead(ClientOperation read)
+    {
+        read.CompleteStep = step;
+        completedReads++;
+    }
+
+    private RaftConfig ConfigFor(SimulatedNode node) => new()
+    {
+        Id = node.Id,
+        Storage = node.Storage,
+        ElectionTicks = ElectionTicks,
+        HeartbeatTicks = heartbeatTicks,
+        PreVote = preVote,
+        CheckQuorum = true,
+        ReadOnly = readOnly,
+        MaxClockDriftTicks = maxClockDriftTicks,
+        MaxSizePerMessageBytes = maxSizePerMessageBytes,
+        MaxInflightMessages = maxInflightMessages,
+        LearnerCatchUpMaxLagEntries = 8,
+        Random = new SplitMix64Random(random.NextUInt64()),
+        TestOnlyUnsafeCommitPreviousTerm = Options.BrokenCommitPreviousTerm,
+        TestOnlyUnsafeSkipVoteLogCheck = Options.BrokenSkipVoteLogCheck,
+    };
+
+    private void RandomAction()
+    {
+        int roll = random.Next(1000);
+        if (roll < 560)
+        {
+            DeliverOne(allowFaults: true);
+        }
+        else if (roll < 800)
+        {
+            ReadyOne();
+        }
+        else if (roll < 850)
+        {
+            TickAll();
+        }
+        else if (roll < 950)
+        {
+            ClientCall();
+        }
+        else if (roll < 954)
+        {
+            CrashOne();
+        }
+        else if (roll < 970)
+        {
+            RestartOne();
+        }
+        else if (roll < 980)
+        {
+            Partition();
+        }
+        else if (roll < 995)
+        {
+            Network.HealAll();
+        }
+        else
+        {
+            TransferLeadership();
+        }
+    }
+
+    private void DeliverOne(bool allowFaults)
+    {
+        if (!Network.TryTakeRandom(random, tick, out Message message))
+        {
+            TickAll();
+            return;
+        }
+
+        Deliver(message, allowFaults);
+    }
+
+    private void ReadyAll()
+    {
+        foreach (SimulatedNode node in nodes)
+        {
+            if (node.IsUp && node.Raft!.HasReady)
+            {
+                node.HandleReady();
+                node.MaybeCompact();
+            }
+        }
+    }
+
+    private void Deliver(Message message, bool allowFaults)
+    {
+
+        SimulatedNode from = nodes[message.From - 1];
+        SimulatedNode to = nodes[message.To - 1];
+        bool lost = !to.IsUp || Network.IsBlocked(message.From, message.To) || (allowFaults && random.Chance(Options.DropProbability));
+        if (message.Type == MessageType.Snapshot && from.IsUp)
+        {
+            // The transport reports a snapshot's fate to the sender (etcd's ReportSnapshot).
+            from.Raft!.ReportSnapshot(message.To, failed: lost);
+        }
+
+        if (lost)
+        {
+            if (from.IsUp && message.Type == MessageType.Append && random.Chance(0.3))
+            {
+                from.Raft!.ReportUnreachable(message.To);
+            }
+
+            return;
+        }
+
+        if (allowFaults && random.Chance(Options.DuplicateProbability))
+        {
+            Network.Send(message, tick + random.Next(4));
+        }
+
+        to.Raft!.Step(message);
+    }
+
+    private void ReadyOne()
+    {
+        int start = random.Next(nodes.Length);
+        for (int i = 0; i < nodes.Length; i++)
+        {
+            SimulatedNode node = nodes[(start + i) % nodes.Length];
+            if (node.IsUp && node.Raft!.HasReady)
+            {
+                node.HandleReady();
+                node.MaybeCompact();
+                return;
+            }
+        }
+    }
+
+    private void TickAll()
+    {
+        // One shared clock: every live member ticks together (no drift), so lease arithmetic is exact.
+        tick++;
+        foreach (SimulatedNode node in nodes)
+        {
+            if (node.IsUp)
+            {
+                node.Raft!.Tick();
+                if (node.Raft.Role == RaftRole.Leader && node.Raft.Term > lastLeaderTerm)
+                {
+                    lastLeaderTerm = node.Raft.Term;
+                    elections++;
+                }
+            }
+        }
+    }
+
+    private SimulatedNode? PickClientTarget()
+    {
+        // Clients mostly find the leader (as a routing cache would), sometimes ask a random member.
+        if (random.Chance(0.8))
+        {
+            SimulatedNode? best = null;
+            foreach (SimulatedNode node in nodes)
+            {
+                if (node.IsUp && node.Raft!.Role == RaftRole.Leader && (best is null || node.Raft.Term > best.Raft!.Term))
+                {
+                    best = node;
+                }
+            }
+
+            if (best is not null)
+            {
+                return best;
+            }
+        }
+
+        SimulatedNode candidate = nodes[random.Next(nodes.Length)];
+        return candidate.IsUp ? candidate : null;
+    }
+
+    private void ClientCall()
+    {
+        SimulatedNode? target = PickClientTarget();
+        if (target is null)
+        {
+            return;
+        }
+
+        int key = random.Next(Options.Keys);
+        if (random.Chance(0.55))
+        {
+            ulong writeId = nextWriteId++;
+            ProposeResult result = target.Raft!.Propose(new KvCommand(writeId, key).Encode());
+            if (!result.IsAccepted)
+            {
+                return;
+            }
+
+            ClientOperation write = new()
+            {
+                Id = operations.Count, IsWrite = true, Key = key, WriteId = writeId, InvokeStep = step,
+                Index = result.Index, Term = result.Term,
+            };
+            operations.Add(write);
+            target.TrackWrite(write);
+        }
+        else
+        {
+            ulong context = nextReadContext++;
+            if (target.Raft!.ReadIndex(context) != ReadIndexStatus.Accepted)
+            {
+                return;
+            }
+
+            ClientOperation read = new() { Id = operations.Count, IsWrite = false, Key = key, InvokeStep = step };
+            operations.Add(read);
+            target.TrackRead(context, read);
+        }
+    }
+
+    private void CrashOne()
+    {
+        SimulatedNode node = nodes[random.Next(nodes.Length)];
+        if (node.IsUp)
+        {
+            node.Crash();
+            crashes++;
+        }
+    }
+
+    private void RestartOne()
+    {
+        SimulatedNode node = nodes[random.Next(nodes.Length)];
+        if (!node.IsUp)
+        {
+            node.Start(ConfigFor(node));
+        }
+    }
+
+    private void Partition()
+    {
+        // Either cut one member off (maybe one way only) or split the group in two.
+        if (random.Chance(0.5))
+        {
+            ulong isolated = (ulong)random.Next(nodes.Length) + 1;
+            bool inbound = random.Chance(0.7);
+            bool outbound = random.Chance(0.7) || !inbound;
+            foreach (SimulatedNode other in nodes)
+            {
+                if (other.Id == isolated)
+                {
+                    continue;
+                }
+
+                if (outbound)
+                {
+                    Network.Block(isolated, other.Id);
+                }
+
+                if (inbound)
+                {
+                    Network.Block(other.Id, isolated);
+                }
+            }
+        }
+        else
+        {
+            int mask = random.Next((1 << nodes.Length) - 1) + 1;
+            foreach (SimulatedNode a in nodes)
+            {
+                foreach (SimulatedNode b in nodes)
+                {
+                    bool sideA = (mask & (1 << (int)(a.Id - 1))) != 0;
+                    bool sideB = (mask & (1 << (int)(b.Id - 1))) != 0;
+                    if (sideA != sideB)
+                    {
+                        Network.Block(a.Id, b.Id);
+                    }
+                }
+            }
+        }
+    }
+
+    private void TransferLeadership()
+    {
+        foreach (SimulatedNode node in nodes)
+        {
+            if (node.IsUp && node.Raft!.Role == RaftRole.Leader)
+            {
+                node.Raft.TransferLeadership((ulong)random.Next(nodes.Length) + 1);
+                return;
+            }
+        }
+    }
+
+    /// <summary>Heals everything and runs fault-free until every member applied the same committed prefix.</summary>
+    private void Converge()
+    {
+        Network.HealAll();
+        foreach (SimulatedNode node in nodes)
+        {
+            if (!node.IsUp)
+            {
+                node.Start(ConfigFor(node));
+            }
+        }
+
+        // Fault-free rounds: drain the network (processing Readys as messages land), then tick.
+        long limit = step + ConvergeStepsMax;
+        while (step < limit)
+        {
+            while (step < limit && Network.TryTakeRandom(random, tick, out Message message))
+            {
+                Deliver(message, allowFaults: false);
+                step++;
+                ReadyAll();
+                Checker.Check(nodes);
+            }
+
+            ReadyAll();
+            Checker.Check(nodes);
+            if (Converged())
+            {
+                return;
+            }
+
+            TickAll();
+            step++;
+            Checker.Check(nodes);
+        }
+
+        throw new SimulationViolation("liveness", "the healed group did not converge:\n" + Describe());
+    }
+
+    /// <summary>A one-line-per-member dump for failure reports.</summary>
+    public string Describe()
+    {
+        System.Text.StringBuilder text = new();
+        foreach (SimulatedNode node in nodes)
+        {
+            if (!node.IsUp)
+            {
+                text.AppendLine($"  node {node.Id}: down");
+                continue;
+            }
+
+            Raft raft = node.Raft!.Raft;
+            text.Append($"  node {node.Id}: {raft.Role} term={raft.Term} vote={raft.Vote} lead={raft.Lead} first={raft.Log.FirstIndex} last={raft.Log.LastIndex}/{raft.Log.LastTerm} commit={raft.Log.Committed} applied={raft.Log.Applied} sm={node.AppliedIndex} elapsed={raft.ElectionElapsed}");
+            if (raft.Role == RaftRole.Leader)
+            {
+                foreach (KeyValuePair<ulong, Progress> pair in raft.Tracker.Progress)
+                {
+                    text.Append($" [{pair.Key}: {pair.Value.State} match={pair.Value.Match} next={pair.Value.Next} paused={pair.Value.IsPaused} inflight={pair.Value.Inflights.Count} active={pair.Value.RecentActive}]");
+                }
+            }
+
+            text.AppendLine();
+        }
+
+        text.Append($"  in flight: {Network.Count}, preVote={preVote}, readOnly={readOnly}, maxSize={maxSizePerMessageBytes}, inflight={maxInflightMessages}");
+        return text.ToString();
+    }
+
+    private bool Converged()
+    {
+        ulong applied = nodes[0].AppliedIndex;
+        bool hasLeader = false;
+        foreach (SimulatedNode node in nodes)
+        {
+            RawNode raft = node.Raft!;
+            hasLeader |= raft.Role == RaftRole.Leader;
+            if (node.AppliedIndex != applied || raft.Committed != applied || raft.HasReady || raft.LastIndex != applied)
+            {
+                return false;
+            }
+        }
+
+        if (!hasLeader || applied < Checker.CommittedCount)
+        {
+            return false;
+        }
+
+        // Members that converged hold identical registers.
+        foreach (SimulatedNode node in nodes)
+        {
+            if (node.Kv.Count != nodes[0].Kv.Count)
+            {
+                throw new SimulationViolation("state machine safety", $"node {node.Id} has {node.Kv.Count} keys, node 1 has {nodes[0].Kv.Count}");
+            }
+
+            foreach (KeyValuePair<int, KvValue> pair in node.Kv)
+            {
+                if (!nodes[0].Kv.TryGetValue(pair.Key, out KvValue other) || other != pair.Value)
+                {
+                    throw new SimulationViolation("state machine safety", $"node {node.Id} key {pair.Key} differs after convergence");
+                }
+            }
+        }
+
+        return true;
+    }
+}
