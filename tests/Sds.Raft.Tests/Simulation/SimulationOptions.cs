@@ -17,6 +17,12 @@ internal sealed class SimulationOptions
     public double DuplicateProbability { get; init; } = 0.03;
 
     /// <summary>Applied entries beyond the snapshot before the host snapshots and compacts.</summary>
+    /// <summary>Crash actions per thousand steps (each crashes a random member if it is up).</summary>
+    public int CrashPerMille { get; init; } = 4;
+
+    /// <summary>Fixed Append size limit; 0 draws it from the seed. 40 bytes forces one entry per Append.</summary>
+    public ulong MaxSizePerMessageBytes { get; init; }
+
     public int CompactThresholdEntries { get; init; } = 24;
 
     /// <summary>TEST ONLY broken variant: Figure 8 commit of earlier-term entries by counting replicas.</summary>

@@ -12,7 +12,7 @@ public sealed class SimulationProbe(Xunit.Abstractions.ITestOutputHelper output)
         for (ulong seed = 1; seed <= (ulong)n; seed++)
         {
             var r = Simulator.RunSeed(new SimulationOptions { Seed = seed, MemberCount = seed % 2 == 0 ? 5 : 3,
-                BrokenCommitPreviousTerm = mode == "fig8", BrokenSkipVoteLogCheck = mode == "vote", BrokenNoSync = mode == "nosync" });
+                BrokenCommitPreviousTerm = mode == "fig8", BrokenSkipVoteLogCheck = mode == "vote", BrokenNoSync = mode == "nosync", CrashPerMille = int.Parse(Environment.GetEnvironmentVariable("PROBE_CRASH") ?? "4"), MaxSizePerMessageBytes = ulong.Parse(Environment.GetEnvironmentVariable("PROBE_MAXSIZE") ?? "0") });
             if (!r.Passed && fails < 8) { output.WriteLine(r.ToString()); }
             if (!r.Passed) fails++;
             acked += r.AcknowledgedWrites; reads += r.CompletedReads; el += r.Elections; cr += r.Crashes; steps += r.Steps; com += (long)r.Committed;

@@ -55,6 +55,11 @@ internal sealed class Simulator
         readOnly = random.Chance(0.5) ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe;
         maxClockDriftTicks = random.Next(2);
         maxSizePerMessageBytes = (ulong)(40 + random.Next(200));
+        if (options.MaxSizePerMessageBytes != 0)
+        {
+            maxSizePerMessageBytes = options.MaxSizePerMessageBytes;
+        }
+
         maxInflightMessages = 1 + random.Next(8);
         heartbeatTicks = 1 + random.Next(3);
         foreach (SimulatedNode node in nodes)
@@ -157,7 +162,7 @@ internal sealed class Simulator
         {
             ClientCall();
         }
-        else if (roll < 954)
+        else if (roll < 950 + Options.CrashPerMille)
         {
             CrashOne();
         }
