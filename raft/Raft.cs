@@ -32,7 +32,8 @@ internal sealed class Raft
 
     // After a restart we don't know whether we recently acknowledged a leader whose lease is running, so we
     // refuse votes for one election timeout, as if we had just heard from one (leader lease, thesis §6.4.1).
-    private bool startupLeaseGuard = true;
+    // A brand-new member (no persisted state) never acknowledged anyone and needs no guard.
+    private bool startupLeaseGuard;
 
     // Set once this leader sends TimeoutNow: the transferee's forced election ignores leases, so ours is over
     // for the rest of the term.
@@ -63,6 +64,7 @@ internal sealed class Raft
         Tracker.Reset(confState, Log.LastIndex + 1);
 
         HardState hardState = storage.HardState;
+        startupLeaseGuard = !hardState.IsEmpty;
         if (!hardState.IsEmpty)
         {
             Invariant.Assert(hardState.Commit <= Log.LastIndex, "persisted commit index beyond the last entry");
