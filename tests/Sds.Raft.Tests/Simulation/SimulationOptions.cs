@@ -17,6 +17,9 @@ internal sealed class SimulationOptions
     public double DuplicateProbability { get; init; } = 0.03;
 
     /// <summary>Applied entries beyond the snapshot before the host snapshots and compacts.</summary>
+    /// <summary>Random single-server membership changes (learner add, promotion, removal).</summary>
+    public bool MembershipChanges { get; init; } = true;
+
     /// <summary>Crash actions per thousand steps (each crashes a random member if it is up).</summary>
     public int CrashPerMille { get; init; } = 4;
 

@@ -30,13 +30,15 @@ internal sealed class Simulator
     private int acknowledgedWrites;
     private int completedReads;
     private int crashes;
+    private int membershipChanges;
     private ulong lastLeaderTerm;
 
     public Simulator(SimulationOptions options)
     {
         Options = options;
         random = new SplitMix64Random(options.Seed);
-        Network = new SimulatedNetwork(options.MemberCount);
+        // The initial voters plus one spare member that membership changes may add (as a learner first).
+        Network = new SimulatedNetwork(options.MemberCount + 1);
         ulong[] voters = new ulong[options.MemberCount];
         for (int i = 0; i < voters.Length; i++)
         {
@@ -44,10 +46,10 @@ internal sealed class Simulator
         }
 
         ConfState bootstrap = new(voters, []);
-        nodes = new SimulatedNode[options.MemberCount];
+        nodes = new SimulatedNode[options.MemberCount + 1];
         for (int i = 0; i < nodes.Length; i++)
         {
-            nodes[i] = new SimulatedNode(this, voters[i], bootstrap);
+            nodes[i] = new SimulatedNode(this, (ulong)i + 1, bootstrap);
         }
 
         // Per-schedule configuration, also drawn from the seed.
@@ -104,7 +106,7 @@ internal sealed class Simulator
     }
 
     private SimulationResult Result(SimulationViolation? violation) =>
-        new(Options.Seed, violation, step, elections, acknowledgedWrites, completedReads, crashes, Checker.CommittedCount);
+        new(Options.Seed, violation, step, elections, acknowledgedWrites, completedReads, crashes, Checker.CommittedCount, membershipChanges);
 
     public void SendMessage(Message message)
     {
@@ -174,13 +176,17 @@ internal sealed class Simulator
         {
             Partition();
         }
-        else if (roll < 995)
+        else if (roll < 990)
         {
             Network.HealAll();
         }
-        else
+        else if (roll < 995)
         {
             TransferLeadership();
+        }
+        else
+        {
+            ChangeMembership();
         }
     }
 
@@ -409,6 +415,57 @@ internal sealed class Simulator
         }
     }
 
+    /// <summary>
+    /// One single-server change through the leader: promote a learner, else add a non-member as a learner,
+    /// else remove a voter (possibly the leader). Voters stay within one of the initial count.
+    /// </summary>
+    private void ChangeMembership()
+    {
+        if (!Options.MembershipChanges || CurrentLeader() is not { } leader)
+        {
+            return;
+        }
+
+        ConfState conf = leader.Raft!.ConfState;
+        ConfChange change;
+        if (conf.Learners.Count > 0)
+        {
+            change = new ConfChange(ConfChangeType.PromoteLearner, conf.Learners[random.Next(conf.Learners.Count)]);
+        }
+        else if (conf.Voters.Count < Options.MemberCount + 1 && random.Chance(0.6)
+            && Array.Find(nodes, n => !conf.IsVoter(n.Id)) is { } outsider)
+        {
+            change = new ConfChange(ConfChangeType.AddLearner, outsider.Id);
+        }
+        else if (conf.Voters.Count >= Options.MemberCount)
+        {
+            change = new ConfChange(ConfChangeType.RemoveNode, conf.Voters[random.Next(conf.Voters.Count)]);
+        }
+        else
+        {
+            return;
+        }
+
+        if (leader.Raft.ProposeConfChange(change).IsAccepted)
+        {
+            membershipChanges++;
+        }
+    }
+
+    private SimulatedNode? CurrentLeader()
+    {
+        SimulatedNode? best = null;
+        foreach (SimulatedNode node in nodes)
+        {
+            if (node.IsUp && node.Raft!.Role == RaftRole.Leader && (best is null || node.Raft.Term > best.Raft!.Term))
+            {
+                best = node;
+            }
+        }
+
+        return best;
+    }
+
     /// <summary>Heals everything and runs fault-free until every member applied the same committed prefix.</summary>
     private void Converge()
     {
@@ -479,34 +536,49 @@ internal sealed class Simulator
 
     private bool Converged()
     {
-        ulong applied = nodes[0].AppliedIndex;
-        bool hasLeader = false;
+        if (CurrentLeader() is not { } leader)
+        {
+            return false;
+        }
+
+        // Only members of the leader's configuration must converge; removed ones may lag forever.
+        ConfState conf = leader.Raft!.ConfState;
+        ulong applied = leader.AppliedIndex;
+        if (applied < Checker.CommittedCount || leader.Raft.HasReady)
+        {
+            return false;
+        }
+
         foreach (SimulatedNode node in nodes)
         {
+            if (!IsMember(conf, node.Id))
+            {
+                continue;
+            }
+
             RawNode raft = node.Raft!;
-            hasLeader |= raft.Role == RaftRole.Leader;
             if (node.AppliedIndex != applied || raft.Committed != applied || raft.HasReady || raft.LastIndex != applied)
             {
                 return false;
             }
         }
 
-        if (!hasLeader || applied < Checker.CommittedCount)
-        {
-            return false;
-        }
-
         // Members that converged hold identical registers.
         foreach (SimulatedNode node in nodes)
         {
-            if (node.Kv.Count != nodes[0].Kv.Count)
+            if (!IsMember(conf, node.Id))
             {
-                throw new SimulationViolation("state machine safety", $"node {node.Id} has {node.Kv.Count} keys, node 1 has {nodes[0].Kv.Count}");
+                continue;
+            }
+
+            if (node.Kv.Count != leader.Kv.Count)
+            {
+                throw new SimulationViolation("state machine safety", $"node {node.Id} has {node.Kv.Count} keys, leader {leader.Id} has {leader.Kv.Count}");
             }
 
             foreach (KeyValuePair<int, KvValue> pair in node.Kv)
             {
-                if (!nodes[0].Kv.TryGetValue(pair.Key, out KvValue other) || other != pair.Value)
+                if (!leader.Kv.TryGetValue(pair.Key, out KvValue other) || other != pair.Value)
                 {
                     throw new SimulationViolation("state machine safety", $"node {node.Id} key {pair.Key} differs after convergence");
                 }
@@ -515,4 +587,6 @@ internal sealed class Simulator
 
         return true;
     }
+
+    private static bool IsMember(ConfState conf, ulong id) => conf.IsVoter(id) || conf.Learners.Contains(id);
 }
