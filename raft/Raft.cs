@@ -123,6 +123,9 @@ internal sealed class Raft
     /// <summary>The persistent state to save.</summary>
     public HardState HardState => new(Term, Vote, Log.Committed);
 
+    /// <summary>Reads this member answered from its lease (tests and metrics).</summary>
+    internal long LeaseReads { get; private set; }
+
     /// <summary>Ticks since the election timer was reset (tests).</summary>
     internal int ElectionElapsed => electionElapsed;
 
@@ -143,6 +146,25 @@ internal sealed class Raft
         else
         {
             TickElection();
+        }
+
+        AssertInvariants();
+    }
+
+    /// <summary>Cheap cross-field invariants, checked after every input (they stay on in Release).</summary>
+    private void AssertInvariants()
+    {
+        Invariant.Assert(Log.Applied <= Log.Committed && Log.Committed <= Log.LastIndex, "Applied <= Committed <= LastIndex");
+        Invariant.Assert(randomizedElectionTimeout >= config.ElectionTicks && randomizedElectionTimeout < 2 * config.ElectionTicks, "election timeout in [T, 2T)");
+        if (Role == RaftRole.Leader)
+        {
+            Invariant.Assert(Lead == Id && Vote == Id, "a leader leads and voted for itself");
+            Invariant.Assert(Tracker.Progress.ContainsKey(Id), "a leader is a member");
+        }
+        else
+        {
+            Invariant.Assert(LeadTransferee == None && pendingReads.Count == 0, "only leaders transfer or confirm reads");
+            Invariant.Assert(Role != RaftRole.Candidate || Vote == Id, "a candidate voted for itself");
         }
     }
 
@@ -455,6 +477,8 @@ internal sealed class Raft
                 StepFollower(m);
                 break;
         }
+
+        AssertInvariants();
     }
 
     private void HandleVoteRequest(Message m)
@@ -1002,6 +1026,7 @@ internal sealed class Raft
         if (config.ReadOnly == ReadOnlyOption.LeaseBased && LeaseValid())
         {
             // Thesis §6.4.1: within the lease no other leader can exist, so no round trip is needed.
+            LeaseReads++;
             readStates.Add(new ReadState(Log.Committed, requestContext));
             return ReadIndexStatus.Accepted;
         }
@@ -1034,7 +1059,14 @@ internal sealed class Raft
         }
 
         ulong start = Tracker.QuorumLeaseTick(Id, tickCount);
-        return start > 0 && tickCount < start + (ulong)(config.ElectionTicks - config.MaxClockDriftTicks);
+        ulong durationTicks = (ulong)(config.ElectionTicks - config.MaxClockDriftTicks);
+        if (config.TestOnlyUnsafeLeaseExtensionTicks > 0)
+        {
+            // Deliberately broken: a lease longer than followers' vote-refusal window.
+            durationTicks += (ulong)config.TestOnlyUnsafeLeaseExtensionTicks;
+        }
+
+        return start > 0 && tickCount < start + durationTicks;
     }
 
     private void ReleaseConfirmedReads()

@@ -69,6 +69,9 @@ public sealed class RaftConfig
     /// <summary>TEST ONLY, deliberately unsafe: grant votes without the §5.4.1 up-to-date check.</summary>
     internal bool TestOnlyUnsafeSkipVoteLogCheck { get; init; }
 
+    /// <summary>TEST ONLY, deliberately unsafe: the leader lease lasts this many ticks longer than is safe.</summary>
+    internal int TestOnlyUnsafeLeaseExtensionTicks { get; init; }
+
     internal void Validate()
     {
         Invariant.Assert(Id != 0, "node id 0 is reserved for 'none'");

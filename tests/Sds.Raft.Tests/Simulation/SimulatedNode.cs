@@ -61,8 +61,14 @@ internal sealed class SimulatedNode : IReadyHandler
     }
 
     /// <summary>Loses everything not synced: the core, the state machine, pending client calls.</summary>
+    /// <summary>Lease reads answered by earlier incarnations (the counter lives in the core).</summary>
+    public long LeaseReadsBeforeCrashes { get; private set; }
+
+    public long LeaseReads => LeaseReadsBeforeCrashes + (Raft?.Raft.LeaseReads ?? 0);
+
     public void Crash()
     {
+        LeaseReadsBeforeCrashes += Raft!.Raft.LeaseReads;
         Raft = null;
         Storage = Durable.Clone();
         Kv.Clear();

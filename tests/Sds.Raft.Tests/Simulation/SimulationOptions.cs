@@ -34,6 +34,9 @@ internal sealed class SimulationOptions
     /// <summary>TEST ONLY broken variant: votes granted without the up-to-date log check.</summary>
     public bool BrokenSkipVoteLogCheck { get; init; }
 
+    /// <summary>TEST ONLY broken variant: leases outlive the followers' vote-refusal window by this many ticks; forces lease reads.</summary>
+    public int BrokenLeaseExtensionTicks { get; init; }
+
     /// <summary>TEST ONLY broken variant: the host acknowledges without syncing (fsync lies).</summary>
     public bool BrokenNoSync { get; init; }
 }

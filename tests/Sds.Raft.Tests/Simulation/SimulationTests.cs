@@ -31,6 +31,8 @@ public sealed class SimulationTests(ITestOutputHelper output)
         long reads = 0;
         long elections = 0;
         long crashes = 0;
+        long leaseReads = 0;
+        long membershipChanges = 0;
         object gate = new();
         Parallel.For(0, SeedsPerGroupSize * 2, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
         {
@@ -43,6 +45,8 @@ public sealed class SimulationTests(ITestOutputHelper output)
                 reads += result.CompletedReads;
                 elections += result.Elections;
                 crashes += result.Crashes;
+                leaseReads += result.LeaseReads;
+                membershipChanges += result.MembershipChanges;
                 if (!result.Passed)
                 {
                     failures.Add(result);
@@ -50,7 +54,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
             }
         });
 
-        output.WriteLine($"{SeedsPerGroupSize * 2} schedules in {stopwatch.Elapsed.TotalSeconds:F1}s: {steps} steps, {elections} elections, {crashes} crashes, {acked} acked writes, {reads} linearizable reads");
+        output.WriteLine($"{SeedsPerGroupSize * 2} schedules in {stopwatch.Elapsed.TotalSeconds:F1}s: {steps} steps, {elections} elections, {crashes} crashes, {acked} acked writes, {reads} linearizable reads ({leaseReads} from leases), {membershipChanges} membership changes");
         foreach (SimulationResult failure in failures.OrderBy(static f => f.Seed).Take(10))
         {
             output.WriteLine(failure.ToString());

@@ -54,7 +54,7 @@ internal sealed class Simulator
 
         // Per-schedule configuration, also drawn from the seed.
         preVote = random.Chance(0.7);
-        readOnly = random.Chance(0.5) ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe;
+        readOnly = random.Chance(0.5) || options.BrokenLeaseExtensionTicks > 0 ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe;
         maxClockDriftTicks = random.Next(2);
         maxSizePerMessageBytes = (ulong)(40 + random.Next(200));
         if (options.MaxSizePerMessageBytes != 0)
@@ -106,7 +106,7 @@ internal sealed class Simulator
     }
 
     private SimulationResult Result(SimulationViolation? violation) =>
-        new(Options.Seed, violation, step, elections, acknowledgedWrites, completedReads, crashes, Checker.CommittedCount, membershipChanges);
+        new(Options.Seed, violation, step, elections, acknowledgedWrites, completedReads, crashes, Checker.CommittedCount, membershipChanges, nodes.Sum(static n => n.LeaseReads));
 
     public void SendMessage(Message message)
     {
@@ -143,50 +143,57 @@ internal sealed class Simulator
         Random = new SplitMix64Random(random.NextUInt64()),
         TestOnlyUnsafeCommitPreviousTerm = Options.BrokenCommitPreviousTerm,
         TestOnlyUnsafeSkipVoteLogCheck = Options.BrokenSkipVoteLogCheck,
+        TestOnlyUnsafeLeaseExtensionTicks = Options.BrokenLeaseExtensionTicks,
     };
 
     private void RandomAction()
     {
-        int roll = random.Next(1000);
-        if (roll < 560)
+        // Weights per ten thousand steps. Ticks are rarer than message events (a tick is a "long" time),
+        // and partitions last tens of ticks on average, long enough to elect a second leader.
+        int roll = random.Next(10_000);
+        if ((roll -= 5500) < 0)
         {
             DeliverOne(allowFaults: true);
         }
-        else if (roll < 800)
+        else if ((roll -= 2400) < 0)
         {
             ReadyOne();
         }
-        else if (roll < 850)
+        else if ((roll -= 600) < 0)
         {
             TickAll();
         }
-        else if (roll < 950)
+        else if ((roll -= 1000) < 0)
         {
             ClientCall();
         }
-        else if (roll < 950 + Options.CrashPerMille)
+        else if ((roll -= Options.CrashPerMille * 10) < 0)
         {
             CrashOne();
         }
-        else if (roll < 970)
+        else if ((roll -= 150) < 0)
         {
             RestartOne();
         }
-        else if (roll < 980)
+        else if ((roll -= 40) < 0)
         {
             Partition();
         }
-        else if (roll < 990)
+        else if ((roll -= 20) < 0)
         {
             Network.HealAll();
         }
-        else if (roll < 995)
+        else if ((roll -= 50) < 0)
         {
             TransferLeadership();
         }
-        else
+        else if ((roll -= 100) < 0)
         {
             ChangeMembership();
+        }
+        else
+        {
+            ClientCall();
         }
     }
 
@@ -278,21 +285,33 @@ internal sealed class Simulator
 
     private SimulatedNode? PickClientTarget()
     {
-        // Clients mostly find the leader (as a routing cache would), sometimes ask a random member.
-        if (random.Chance(0.8))
+        // Clients mostly find a leader (as a routing cache would) — the newest one, or, with a stale cache,
+        // any member that still believes it leads — and sometimes ask a random member.
+        int pick = random.Next(10);
+        if (pick < 8)
         {
-            SimulatedNode? best = null;
+            SimulatedNode? chosen = null;
+            int leaders = 0;
             foreach (SimulatedNode node in nodes)
             {
-                if (node.IsUp && node.Raft!.Role == RaftRole.Leader && (best is null || node.Raft.Term > best.Raft!.Term))
+                if (!node.IsUp || node.Raft!.Role != RaftRole.Leader)
                 {
-                    best = node;
+                    continue;
+                }
+
+                leaders++;
+                bool take = pick < 5
+                    ? chosen is null || node.Raft.Term > chosen.Raft!.Term
+                    : random.Next(leaders) == 0;
+                if (take)
+                {
+                    chosen = node;
                 }
             }
 
-            if (best is not null)
+            if (chosen is not null)
             {
-                return best;
+                return chosen;
             }
         }
 
