@@ -255,13 +255,13 @@ internal sealed class Raft
         self.BecomeReplicate();
         self.RecentActive = true;
 
-        // Membership changes wait until everything up to our no-op is applied: a change proposed by a new
-        // leader must not race an uncommitted change of a previous term (single-server bug fix, thesis §4.1).
-        PendingConfIndex = Log.LastIndex;
-
         // Raft §5.4.2 / §8: an entry of the new term lets the leader commit its predecessors' entries and
         // learn the commit index before serving reads (thesis §6.4).
         AppendEntry(EntryType.Normal, ReadOnlyMemory<byte>.Empty);
+
+        // Membership changes wait until that entry is applied: a change proposed by a new leader must not
+        // race an uncommitted change of a previous term (the single-server bug fix, thesis §4.1 errata).
+        PendingConfIndex = Log.LastIndex;
     }
 
     private void Reset(ulong term)
@@ -1048,7 +1048,7 @@ internal sealed class Raft
     /// Thesis §6.4.1 leader lease. Followers that acknowledged a heartbeat sent at leader tick t ignore vote
     /// requests until they have ticked ElectionTicks since receiving it (<see cref="InLease"/>), so no other
     /// leader can be elected before tick t + ElectionTicks on their clocks. With clocks drifting by at most
-    /// MaxClockDriftTicks per timeout, the lease ends at t + ElectionTicks − MaxClockDriftTicks on ours. A
+    /// MaxClockDriftTicks per timeout (theirs running fast), the lease ends at t + ElectionTicks − MaxClockDriftTicks on ours. A
     /// transfer (forced election) ends it.
     /// </summary>
     public bool LeaseValid()

@@ -49,7 +49,7 @@ public sealed class RaftConfig
     public ReadOnlyOption ReadOnly { get; init; } = ReadOnlyOption.Safe;
 
     /// <summary>
-    /// Lease safety margin: how many ticks any member's clock may lag the leader's over one election
+    /// Lease safety margin: how many ticks any member's clock may run ahead of the leader's over one election
     /// timeout. The lease lasts ElectionTicks − MaxClockDriftTicks from the heartbeat a quorum acknowledged.
     /// </summary>
     public int MaxClockDriftTicks { get; init; } = 2;
