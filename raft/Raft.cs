@@ -726,7 +726,8 @@ internal sealed class Raft
             }
             else if (wasPaused)
             {
-                SendAppend(m.From, sendIfEmpty: false);
+                // While paused this follower may have missed the latest commit index; send it even if empty.
+                SendAppend(m.From, sendIfEmpty: true);
             }
 
             // Pipeline: keep sending while the window has room and there is something to send.
