@@ -12,8 +12,8 @@ public sealed class Message
     /// <summary>Receiver.</summary>
     public ulong To { get; init; }
 
-    /// <summary>Sender.</summary>
-    public ulong From { get; init; }
+    /// <summary>Sender (stamped by the core when it sends).</summary>
+    public ulong From { get; set; }
 
     /// <summary>Sender's term (for a pre-vote request, the term it would campaign in).</summary>
     public ulong Term { get; init; }

@@ -910,17 +910,11 @@ internal sealed class Raft
 
     private void Send(Message m)
     {
-        Invariant.Assert(m.From == None || m.From == Id, "message sent on behalf of another member");
-        Invariant.Assert(m.To != Id, "message to self");
-        messages.Add(m.From == None ? WithFrom(m) : m);
+        Invariant.Assert(m.From == None, "the core stamps the sender itself");
+        Invariant.Assert(m.To != Id && m.To != None, "message to self or to nobody");
+        m.From = Id;
+        messages.Add(m);
     }
-
-    private Message WithFrom(Message m) => new()
-    {
-        Type = m.Type, To = m.To, From = Id, Term = m.Term, LogTerm = m.LogTerm, Index = m.Index, Entries = m.Entries,
-        Commit = m.Commit, Snapshot = m.Snapshot, Reject = m.Reject, RejectHint = m.RejectHint, Context = m.Context,
-        LeaseTick = m.LeaseTick, Transfer = m.Transfer,
-    };
 
     // ---------------------------------------------------------------------------------------------------
     // Client-facing operations.

@@ -66,8 +66,61 @@ public sealed class RawNode
     /// <summary>Starts an election now (e.g. to bootstrap faster); ignored on a leader or learner.</summary>
     public void Campaign() => raft.Campaign(transfer: false);
 
-    /// <summary>Hands a message from another member to the core.</summary>
-    public void Step(Message message) => raft.Step(message);
+    /// <summary>
+    /// Hands a message from another member to the core after checking that it is addressed to us and
+    /// well-formed (DESIGN.md §9: network input is hostile until checked). The core asserts these facts, so a
+    /// bad message must stop here.
+    /// </summary>
+    public StepStatus Step(Message message)
+    {
+        if (message.To != raft.Id || message.From == Raft.None || message.From == raft.Id)
+        {
+            return StepStatus.WrongAddress;
+        }
+
+        if (!IsWellFormed(message))
+        {
+            return StepStatus.Malformed;
+        }
+
+        raft.Step(message);
+        return StepStatus.Accepted;
+    }
+
+    private static bool IsWellFormed(Message message)
+    {
+        if (!Enum.IsDefined(message.Type) || message.Term == 0)
+        {
+            return false;
+        }
+
+        if (message.Type == MessageType.Snapshot)
+        {
+            return message.Snapshot is not null;
+        }
+
+        if (message.Type != MessageType.Append)
+        {
+            return message.Entries.Length == 0;
+        }
+
+        // Entries follow the previous index contiguously, with non-decreasing terms no newer than the
+        // sender's term and no older than the previous entry's (Raft §5.3 log shape).
+        ulong expectedIndex = message.Index + 1;
+        ulong previousTerm = message.LogTerm;
+        foreach (Entry entry in message.Entries)
+        {
+            if (entry.Index != expectedIndex || entry.Term < previousTerm || entry.Term > message.Term || entry.Term == 0)
+            {
+                return false;
+            }
+
+            expectedIndex++;
+            previousTerm = entry.Term;
+        }
+
+        return message.LogTerm <= message.Term;
+    }
 
     /// <summary>Proposes application data. Only a leader accepts; otherwise a sentinel status says why.</summary>
     public ProposeResult Propose(ReadOnlyMemory<byte> data) => raft.Propose(EntryType.Normal, data);

@@ -71,7 +71,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
         // Goal: prove the simulator catches the Raft Figure 8 bug. Method: run seeds with a leader that
         // commits earlier-term entries by counting replicas; assert some seed breaks a safety property.
         // One entry per Append makes the window (old entry replicated, new-term entry not yet) reachable.
-        const int maxSeeds = 4000;
+        const int maxSeeds = 8000;
         for (ulong seed = 1; seed <= maxSeeds; seed++)
         {
             SimulationResult result = Simulator.RunSeed(new SimulationOptions

@@ -247,7 +247,9 @@ internal sealed class Simulator
             Network.Send(message, tick + random.Next(4));
         }
 
-        to.Raft!.Step(message);
+        // The core only ever sends well-formed messages; the validation in RawNode.Step must accept them all.
+        StepStatus status = to.Raft!.Step(message);
+        Invariant.Assert(status == StepStatus.Accepted, $"the core sent a message its peer refused: {message}");
     }
 
     private void ReadyOne()
