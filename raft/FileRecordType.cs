@@ -1,0 +1,17 @@
+namespace Sds.Raft;
+
+/// <summary>Record kinds in a <see cref="FileRaftLogStorage"/> segment. Persisted: values never change.</summary>
+internal enum FileRecordType : byte
+{
+    /// <summary>term u64, index u64, entry type u8, data.</summary>
+    Entry = 1,
+
+    /// <summary>term u64, vote u64, commit u64.</summary>
+    HardState = 2,
+
+    /// <summary>The bootstrap membership: voter count u32, voters, learner count u32, learners.</summary>
+    Bootstrap = 3,
+
+    /// <summary>index u64, term u64: the log was replaced by the installed snapshot at this point.</summary>
+    SnapshotBase = 4,
+}
