@@ -21,6 +21,18 @@ internal sealed class RocksDbChunkStore : ChunkStore
     /// </summary>
     private const long BatchRetainedBytesMax = 1024 * 1024;
 
+    /// <summary>
+    /// Space kept free under the database by default: room for memtable flushes and compactions,
+    /// and the margin that keeps RocksDB itself from ever meeting ENOSPC (see <see cref="FreeSpaceGuard"/>).
+    /// </summary>
+    public const long FreeSpaceReserveBytesDefault = 256L * 1024 * 1024;
+
+    /// <summary>
+    /// Bytes each block costs in the WAL beyond its data: key, CRC and record framing. Used to
+    /// charge writes against the free-space budget.
+    /// </summary>
+    private const int BlockOverheadBytes = 64;
+
     private static ReadOnlySpan<byte> GeometryKey => "sds.chunk-geometry"u8;
 
     // Batches are reused per thread: a write runs on one thread from start to finish, so the batch
@@ -32,11 +44,14 @@ internal sealed class RocksDbChunkStore : ChunkStore
     private readonly RocksDbColumnFamily chunks;
     private readonly RocksDbWriteOptions writeOptions;
     private readonly RocksDbReadOptions readOptions;
+    private readonly FreeSpaceGuard freeSpace;
 
-    private RocksDbChunkStore(ChunkGeometry geometry, RocksDatabase database, RocksDbColumnFamily chunks, bool syncWrites)
+    private RocksDbChunkStore(
+        ChunkGeometry geometry, RocksDatabase database, RocksDbColumnFamily chunks, bool syncWrites, long freeSpaceReserveBytes)
         : base(geometry)
     {
         this.database = database;
+        freeSpace = new FreeSpaceGuard(database.Path, freeSpaceReserveBytes);
         this.chunks = chunks;
         writeOptions = new RocksDbWriteOptions(sync: syncWrites);
         readOptions = new RocksDbReadOptions();
@@ -54,7 +69,8 @@ internal sealed class RocksDbChunkStore : ChunkStore
     /// <see cref="ChunkStatus.Unavailable"/>, as does a database created with another geometry).
     /// </summary>
     public static ChunkStatus Open(
-        string path, ChunkGeometry geometry, bool syncWrites, out RocksDbChunkStore? store, out RocksDbStatus detail)
+        string path, ChunkGeometry geometry, bool syncWrites, out RocksDbChunkStore? store, out RocksDbStatus detail,
+        long freeSpaceReserveBytes = FreeSpaceReserveBytesDefault)
     {
         store = null;
         using var options = new RocksDbOptions()
@@ -79,7 +95,7 @@ internal sealed class RocksDbChunkStore : ChunkStore
             return checkedGeometry;
         }
 
-        store = new RocksDbChunkStore(geometry, database, chunks, syncWrites);
+        store = new RocksDbChunkStore(geometry, database, chunks, syncWrites, freeSpaceReserveBytes);
         return ChunkStatus.Ok;
     }
 
@@ -130,6 +146,12 @@ internal sealed class RocksDbChunkStore : ChunkStore
         uint firstBlock = (uint)(offsetBytes / blockSize);
         Span<byte> blockKey = stackalloc byte[RocksDbChunkKeys.KeyBytes];
         Span<byte> value = stackalloc byte[sizeof(uint) + blockSize];
+        ChunkStatus admitted = freeSpace.Admit((long)checksums.Length * (blockSize + BlockOverheadBytes));
+        if (admitted != ChunkStatus.Ok)
+        {
+            return admitted;
+        }
+
         RocksDbWriteBatch batch = RentBatch();
         try
         {
@@ -159,6 +181,12 @@ internal sealed class RocksDbChunkStore : ChunkStore
         Span<byte> value = stackalloc byte[sizeof(uint) + blockSize];
         BinaryPrimitives.WriteUInt32LittleEndian(value, checksum);
         block.CopyTo(value[sizeof(uint)..]);
+        ChunkStatus admitted = freeSpace.Admit((long)blockCount * (blockSize + BlockOverheadBytes));
+        if (admitted != ChunkStatus.Ok)
+        {
+            return admitted;
+        }
+
         RocksDbWriteBatch batch = RentBatch();
         try
         {
@@ -270,13 +298,11 @@ internal sealed class RocksDbChunkStore : ChunkStore
             }
 
             chunkKeys.Add(chunk);
-            if (chunk.ChunkIndex == ulong.MaxValue)
-            {
-                break;
-            }
 
             // Skip the rest of this chunk's blocks: one seek per chunk, not one step per block.
-            RocksDbChunkKeys.Write(next, chunk with { ChunkIndex = chunk.ChunkIndex + 1 }, 0);
+            // Block indexes stay below BlocksPerChunk, so this key sorts after every block of the
+            // chunk and before the next chunk, even after chunk index 2^64-1 of a volume.
+            RocksDbChunkKeys.Write(next, chunk, (uint)Geometry.BlocksPerChunk);
             iterator.Seek(next);
         }
 

@@ -86,6 +86,27 @@ internal static class LinuxFile
     public static long SeekToHole(SafeFileHandle file, long offsetBytes, out int errno)
         => Seek(file, offsetBytes, SeekHole, out errno);
 
+    /// <summary>
+    /// Bytes an unprivileged writer may still allocate on the file system holding
+    /// <paramref name="path"/> (statvfs f_bavail × f_frsize), or -1 with errno.
+    /// </summary>
+    public static unsafe long AvailableBytes(string path, out int errno)
+    {
+        // struct statvfs on 64-bit glibc (x86_64 and aarch64): f_bsize, f_frsize, f_blocks, f_bfree,
+        // f_bavail, ... each 8 bytes, 112 bytes in all; the buffer is larger to be safe.
+        ulong* buffer = stackalloc ulong[32];
+        if (statvfs(path, buffer) != 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            return -1;
+        }
+
+        errno = 0;
+        ulong fragmentSize = buffer[1];
+        ulong available = buffer[4];
+        return (long)Math.Min(available * fragmentSize, long.MaxValue);
+    }
+
     private static int Fallocate(SafeFileHandle file, int mode, long offsetBytes, long lengthBytes)
     {
         bool added = false;
@@ -135,4 +156,7 @@ internal static class LinuxFile
 
     [DllImport("libc", SetLastError = true)]
     private static extern int close(int descriptor);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern unsafe int statvfs([MarshalAs(UnmanagedType.LPUTF8Str)] string path, ulong* buffer);
 }
