@@ -209,6 +209,8 @@ internal sealed class FileChunkStore : ChunkStore
                 return opened;
             }
 
+            // Cleared first: whatever happens below, the next write here reserves again.
+            files.MarkAllocated((int)(offsetBytes / Geometry.BlockSizeBytes), lengthBytes / Geometry.BlockSizeBytes, allocated: false);
             int errno = LinuxFile.PunchHole(files.Data, offsetBytes, lengthBytes);
             if (errno == LinuxFile.ErrnoNotSupported)
             {
@@ -441,10 +443,60 @@ internal sealed class FileChunkStore : ChunkStore
             return opened;
         }
 
+        // fallocate on an already allocated range is not free on ext4: it dirties the inode, and
+        // the next fdatasync then commits the journal (measured: several times fewer synced
+        // writes per second). So only ranges not known to be allocated are reserved.
+        int firstBlock = (int)(offsetBytes / Geometry.BlockSizeBytes);
+        int blockCount = lengthBytes / Geometry.BlockSizeBytes;
+        if (files.AllAllocated(firstBlock, blockCount))
+        {
+            return ChunkStatus.Ok;
+        }
+
         int errno = LinuxFile.Reserve(files.Data!, offsetBytes, lengthBytes);
+        if (errno == 0)
+        {
+            files.MarkAllocated(firstBlock, blockCount, allocated: true);
+        }
+
         // Without fallocate support the write goes ahead unreserved; ENOSPC then surfaces from
         // pwrite, possibly after part of the range changed (the blocks then fail verification).
         return errno == 0 || errno == LinuxFile.ErrnoNotSupported ? ChunkStatus.Ok : StatusForErrno(errno);
+    }
+
+    /// <summary>Builds the allocation bitmap of a freshly opened data file from its extents.</summary>
+    private ChunkStatus LoadAllocation(FileChunkFiles files)
+    {
+        int blockSize = Geometry.BlockSizeBytes;
+        files.Allocated = new ulong[(Geometry.BlocksPerChunk + 63) / 64];
+        long position = 0;
+        // Each round moves past one data run and one hole, at most one run per block.
+        for (int round = 0; round <= Geometry.BlocksPerChunk && position < Geometry.ChunkSizeBytes; round++)
+        {
+            long dataStart = LinuxFile.SeekToData(files.Data!, position, out int errno);
+            if (dataStart < 0)
+            {
+                return errno == LinuxFile.ErrnoNoSuchDeviceOrAddress ? ChunkStatus.Ok : StatusForErrno(errno);
+            }
+
+            long holeStart = Math.Min(LinuxFile.SeekToHole(files.Data!, dataStart, out errno), Geometry.ChunkSizeBytes);
+            if (holeStart < 0)
+            {
+                return StatusForErrno(errno);
+            }
+
+            // Only whole blocks inside the run count as allocated.
+            int firstBlock = (int)((dataStart + blockSize - 1) / blockSize);
+            int endBlock = (int)(holeStart / blockSize);
+            if (endBlock > firstBlock)
+            {
+                files.MarkAllocated(firstBlock, endBlock - firstBlock, allocated: true);
+            }
+
+            position = holeStart;
+        }
+
+        return ChunkStatus.Ok;
     }
 
     /// <summary>
@@ -497,6 +549,13 @@ internal sealed class FileChunkStore : ChunkStore
         files.Data = dataFile;
         files.Checksums = checksumFile;
         files.KnownAbsent = false;
+        ChunkStatus loaded = LoadAllocation(files);
+        if (loaded != ChunkStatus.Ok)
+        {
+            files.Close();
+            return loaded;
+        }
+
         if (newChunk)
         {
             // New directory entries become durable here, once per chunk, not on every flush.
