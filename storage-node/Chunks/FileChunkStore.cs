@@ -31,6 +31,7 @@ internal sealed class FileChunkStore : ChunkStore
     private readonly string dataDirectory;
     private readonly FileChunkHandleCache cache;
     private readonly SafeFileHandle lockFile;
+    private readonly FileSyncWorkers syncWorkers;
     private readonly byte[] zeros;
 
     // Guarded by itself: one flush at a time reuses the list instead of allocating per flush.
@@ -42,6 +43,7 @@ internal sealed class FileChunkStore : ChunkStore
         this.dataDirectory = dataDirectory;
         this.lockFile = lockFile;
         cache = new FileChunkHandleCache(openChunksMax);
+        syncWorkers = new FileSyncWorkers(SyncChunk);
         zeros = new byte[Math.Max(StagingBytesMax, geometry.BlocksPerChunk * sizeof(uint))];
     }
 
@@ -299,24 +301,31 @@ internal sealed class FileChunkStore : ChunkStore
             flushList.Clear();
             cache.CollectDirty(flushList);
             int firstErrno = cache.TakeDeferredSyncError();
+            int syncErrno = syncWorkers.SyncAll(flushList);
+            firstErrno = firstErrno != 0 ? firstErrno : syncErrno;
             foreach (FileChunkFiles files in flushList)
             {
-                // Under the chunk's lock so a concurrent delete cannot close the files mid-sync.
-                lock (Stripe(files.Key))
-                {
-                    if (files.TakeDirty() && files.Data is not null && files.Checksums is not null)
-                    {
-                        int errno = LinuxFile.DataSync(files.Data);
-                        errno = errno != 0 ? errno : LinuxFile.DataSync(files.Checksums);
-                        firstErrno = firstErrno != 0 ? firstErrno : errno;
-                    }
-                }
-
                 cache.Release(files);
             }
 
             flushList.Clear();
             return firstErrno == 0 ? ChunkStatus.Ok : StatusForErrno(firstErrno);
+        }
+    }
+
+    /// <summary>Syncs one chunk's two files; runs on a <see cref="FileSyncWorkers"/> thread.</summary>
+    private int SyncChunk(FileChunkFiles files)
+    {
+        // Under the chunk's lock so a concurrent delete cannot close the files mid-sync.
+        lock (Stripe(files.Key))
+        {
+            if (!files.TakeDirty() || files.Data is null || files.Checksums is null)
+            {
+                return 0;
+            }
+
+            int errno = LinuxFile.DataSync(files.Data);
+            return errno != 0 ? errno : LinuxFile.DataSync(files.Checksums);
         }
     }
 
@@ -369,6 +378,7 @@ internal sealed class FileChunkStore : ChunkStore
     /// <inheritdoc />
     protected override void Close()
     {
+        syncWorkers.Dispose();
         cache.Dispose();
         lockFile.Dispose();
     }
