@@ -345,7 +345,19 @@ internal sealed unsafe class RocksDatabase : IDisposable
         return RocksDbStatus.FromError(error);
     }
 
-    /// <summary>A RocksDB property such as "rocksdb.estimate-num-keys"; null when unknown.</summary>
+    /// <summary>A database-wide RocksDB property such as "rocksdb.stats"; null when unknown.</summary>
+    public string? GetProperty(string name)
+    {
+        nint value;
+        fixed (byte* namePointer = NullTerminated(name))
+        {
+            value = RocksDbNative.rocksdb_property_value(Handle, namePointer);
+        }
+
+        return TakePropertyValue(value);
+    }
+
+    /// <summary>A column family's RocksDB property such as "rocksdb.estimate-num-keys"; null when unknown.</summary>
     public string? GetProperty(RocksDbColumnFamily columnFamily, string name)
     {
         nint value;
@@ -354,6 +366,12 @@ internal sealed unsafe class RocksDatabase : IDisposable
             value = RocksDbNative.rocksdb_property_value_cf(Handle, columnFamily.Handle, namePointer);
         }
 
+        return TakePropertyValue(value);
+    }
+
+    /// <summary>Copies and frees a property string malloc()ed by RocksDB.</summary>
+    private static string? TakePropertyValue(nint value)
+    {
         if (value == 0)
         {
             return null;

@@ -27,6 +27,7 @@ internal static unsafe class RocksDbNative
     [DllImport(Library)] public static extern void rocksdb_options_set_compression(RocksDbSafeHandle options, int compression);
     [DllImport(Library)] public static extern void rocksdb_options_set_write_buffer_size(RocksDbSafeHandle options, nuint bytes);
     [DllImport(Library)] public static extern void rocksdb_options_increase_parallelism(RocksDbSafeHandle options, int totalThreads);
+    [DllImport(Library)] public static extern void rocksdb_options_optimize_for_point_lookup(RocksDbSafeHandle options, ulong blockCacheSizeMegabytes);
     [DllImport(Library)] public static extern void rocksdb_options_set_max_open_files(RocksDbSafeHandle options, int files);
 
     [DllImport(Library)] public static extern nint rocksdb_writeoptions_create();
@@ -47,7 +48,6 @@ internal static unsafe class RocksDbNative
     [DllImport(Library)] public static extern void rocksdb_flushoptions_set_wait(RocksDbSafeHandle options, byte value);
 
     // Open and close.
-    [DllImport(Library)] public static extern nint rocksdb_open(RocksDbSafeHandle options, byte* name, nint* error);
     [DllImport(Library)]
     public static extern nint rocksdb_open_column_families(
         RocksDbSafeHandle options, byte* name, int columnFamilyCount, byte** columnFamilyNames,
@@ -118,5 +118,6 @@ internal static unsafe class RocksDbNative
     // Maintenance.
     [DllImport(Library)] public static extern void rocksdb_flush_cf(RocksDbSafeHandle database, RocksDbSafeHandle options, RocksDbSafeHandle columnFamily, nint* error);
     [DllImport(Library)] public static extern void rocksdb_flush_wal(RocksDbSafeHandle database, byte sync, nint* error);
+    [DllImport(Library)] public static extern nint rocksdb_property_value(RocksDbSafeHandle database, byte* propertyName);
     [DllImport(Library)] public static extern nint rocksdb_property_value_cf(RocksDbSafeHandle database, RocksDbSafeHandle columnFamily, byte* propertyName);
 }

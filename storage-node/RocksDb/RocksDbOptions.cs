@@ -52,6 +52,17 @@ internal sealed class RocksDbOptions : IDisposable
         return this;
     }
 
+    /// <summary>
+    /// RocksDB's OptimizeForPointLookup: whole-key bloom filters, a hashed data-block index and an
+    /// LRU block cache of <paramref name="blockCacheSizeMegabytes"/>. Range scans still work.
+    /// </summary>
+    public RocksDbOptions OptimizeForPointLookup(ulong blockCacheSizeMegabytes)
+    {
+        Invariant.Assert(blockCacheSizeMegabytes > 0, "block cache size must be positive");
+        RocksDbNative.rocksdb_options_optimize_for_point_lookup(Handle, blockCacheSizeMegabytes);
+        return this;
+    }
+
     /// <summary>Bound on open SST file descriptors (-1 means unbounded).</summary>
     public RocksDbOptions MaxOpenFiles(int files)
     {

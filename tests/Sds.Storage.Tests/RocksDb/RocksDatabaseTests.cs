@@ -225,6 +225,8 @@ public sealed class RocksDatabaseTests : IDisposable
         Assert.Equal("1", db.GetProperty(db.DefaultColumnFamily, "rocksdb.num-files-at-level0"));
         Assert.Equal("100", db.GetProperty(db.DefaultColumnFamily, "rocksdb.estimate-num-keys"));
         Assert.Null(db.GetProperty(db.DefaultColumnFamily, "rocksdb.no-such-property"));
+        Assert.Contains("Compaction Stats", db.GetProperty("rocksdb.stats"));
+        Assert.Null(db.GetProperty("rocksdb.no-such-property"));
     }
 
     [Fact]
