@@ -1,18 +1,20 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Sds.Storage.RocksDb;
 
 /// <summary>
 /// An ordered cursor over one column family (<c>rocksdb_iterator_t</c>). It owns its read options
-/// and a native copy of its bounds, because RocksDB's C API stores only a pointer to the bound keys
-/// (<c>rocksdb_readoptions_set_iterate_upper_bound</c> keeps a Slice, not a copy). Key and value
-/// spans point into RocksDB's memory and are valid only until the iterator moves.
+/// and a pinned copy of its bounds, because RocksDB's C API stores only a pointer to the bound keys
+/// (<c>rocksdb_readoptions_set_iterate_upper_bound</c> keeps a Slice, not a copy). The copy lives on
+/// the pinned object heap, so it cannot move and needs no finalizer. Key and value spans point into
+/// RocksDB's memory and are valid only until the iterator moves.
 /// </summary>
 internal sealed unsafe class RocksDbIterator : IDisposable
 {
     private readonly RocksDbSafeHandle readOptions;
     private readonly RocksDbSnapshot? snapshot;
-    private byte* bounds;
+    private readonly byte[]? bounds;
     private bool disposed;
 
     internal RocksDbIterator(
@@ -30,19 +32,19 @@ internal sealed unsafe class RocksDbIterator : IDisposable
         int boundsLength = lowerBound.Length + upperBound.Length;
         if (boundsLength > 0)
         {
-            bounds = (byte*)NativeMemory.Alloc((nuint)boundsLength);
-            lowerBound.CopyTo(new Span<byte>(bounds, lowerBound.Length));
-            upperBound.CopyTo(new Span<byte>(bounds + lowerBound.Length, upperBound.Length));
-        }
+            bounds = GC.AllocateUninitializedArray<byte>(boundsLength, pinned: true);
+            lowerBound.CopyTo(bounds);
+            upperBound.CopyTo(bounds.AsSpan(lowerBound.Length));
+            byte* pinnedBounds = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(bounds));
+            if (!lowerBound.IsEmpty)
+            {
+                RocksDbNative.rocksdb_readoptions_set_iterate_lower_bound(readOptions, pinnedBounds, (nuint)lowerBound.Length);
+            }
 
-        if (!lowerBound.IsEmpty)
-        {
-            RocksDbNative.rocksdb_readoptions_set_iterate_lower_bound(readOptions, bounds, (nuint)lowerBound.Length);
-        }
-
-        if (!upperBound.IsEmpty)
-        {
-            RocksDbNative.rocksdb_readoptions_set_iterate_upper_bound(readOptions, bounds + lowerBound.Length, (nuint)upperBound.Length);
+            if (!upperBound.IsEmpty)
+            {
+                RocksDbNative.rocksdb_readoptions_set_iterate_upper_bound(readOptions, pinnedBounds + lowerBound.Length, (nuint)upperBound.Length);
+            }
         }
 
         nint iterator = RocksDbNative.rocksdb_create_iterator_cf(database.Handle, readOptions, columnFamily.Handle);
@@ -133,10 +135,6 @@ internal sealed unsafe class RocksDbIterator : IDisposable
         // The iterator reads through the options and the bound memory, so it goes first.
         Handle.Dispose();
         readOptions.Dispose();
-        if (bounds != null)
-        {
-            NativeMemory.Free(bounds);
-            bounds = null;
-        }
+        GC.KeepAlive(bounds);
     }
 }
