@@ -363,6 +363,42 @@ public abstract class ChunkStoreContractTests : IDisposable
         Assert.Equal((ulong)(threads * incrementsPerThread), BinaryPrimitives.ReadUInt64LittleEndian(final));
     }
 
+    [Fact]
+    public void MixedOperations_UnderContention_NeverTearOrFailChecksums()
+    {
+        // Four threads run seeded random writes, WRITE SAMEs, UNMAPs, COMPARE AND WRITEs and reads
+        // over the same two chunks. Every block ever written is uniform (all bytes equal), so a read
+        // that sees a torn block, or data paired with another write's checksum, fails here.
+        IChunkStore store = Open(512);
+        Guid volume = Guid.NewGuid();
+        const int threads = 4;
+        const int operationsPerThread = 400;
+        const int spanBlocks = 64;
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, thread =>
+        {
+            var random = new Random(500 + thread);
+            byte[] buffer = new byte[16 * 512];
+            byte[] expected = new byte[16 * 512];
+            for (int i = 0; i < operationsPerThread; i++)
+            {
+                var key = new ChunkKey(volume, (ulong)random.Next(2));
+                int blocks = random.Next(1, 17);
+                long offset = random.Next(spanBlocks - blocks + 1) * 512L;
+                Span<byte> range = buffer.AsSpan(0, blocks * 512);
+                byte fill = (byte)random.Next(1, 256);
+                ChunkStatus status = random.Next(5) switch
+                {
+                    0 => Fill(store, key, offset, range, fill),
+                    1 => store.WriteSame(key, offset, range.Length, Uniform(buffer.AsSpan(0, 512), fill)),
+                    2 => store.Unmap(key, offset, range.Length),
+                    3 => CompareAndWriteOnce(store, key, offset, range, expected.AsSpan(0, range.Length), fill),
+                    _ => ReadUniform(store, key, offset, range),
+                };
+                Assert.True(status is ChunkStatus.Ok or ChunkStatus.Miscompare, $"operation {i} of thread {thread}: {status}");
+            }
+        });
+    }
+
     [Theory]
     [InlineData(512)]
     [InlineData(4096)]
@@ -474,6 +510,52 @@ public abstract class ChunkStoreContractTests : IDisposable
         byte[] bytes = new byte[length];
         new Random(seed).NextBytes(bytes);
         return bytes;
+    }
+
+    private static ReadOnlySpan<byte> Uniform(Span<byte> block, byte fill)
+    {
+        block.Fill(fill);
+        return block;
+    }
+
+    private static ChunkStatus Fill(IChunkStore store, ChunkKey key, long offset, Span<byte> range, byte fill)
+    {
+        // Each block uniform, neighbouring blocks different, so a torn multi-block write is visible too.
+        for (int block = 0; block < range.Length / 512; block++)
+        {
+            range.Slice(block * 512, 512).Fill((byte)(fill + block));
+        }
+
+        return store.Write(key, offset, range);
+    }
+
+    private static ChunkStatus CompareAndWriteOnce(IChunkStore store, ChunkKey key, long offset, Span<byte> range, Span<byte> current, byte fill)
+    {
+        ChunkStatus read = ReadUniform(store, key, offset, current);
+        if (read != ChunkStatus.Ok)
+        {
+            return read;
+        }
+
+        range.Fill(fill);
+        return store.CompareAndWrite(key, offset, current, range).Status;
+    }
+
+    private static ChunkStatus ReadUniform(IChunkStore store, ChunkKey key, long offset, Span<byte> range)
+    {
+        ChunkReadResult read = store.Read(key, offset, range, default);
+        if (read.Status != ChunkStatus.Ok)
+        {
+            return read.Status;
+        }
+
+        for (int block = 0; block < range.Length / 512; block++)
+        {
+            Span<byte> bytes = range.Slice(block * 512, 512);
+            Assert.True(bytes.IndexOfAnyExcept(bytes[0]) < 0, $"block {(offset / 512) + block} is torn");
+        }
+
+        return ChunkStatus.Ok;
     }
 
     private static List<ChunkExtent> Extents(IChunkStore store, ChunkKey key, long offsetBytes, int lengthBytes)
