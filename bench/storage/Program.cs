@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Sds.Storage.Bench;
 using Sds.Storage.Chunks;
 using Sds.Storage.RocksDb;
@@ -15,6 +14,8 @@ if (options is null)
 string runDirectory = Path.Combine(options.Directory, DateTime.UtcNow.ToString("yyyyMMddHHmmss", System.Globalization.CultureInfo.InvariantCulture));
 Directory.CreateDirectory(runDirectory);
 Console.WriteLine($"dir={runDirectory} phase={options.PhaseSeconds}s sync-every={options.WritesPerSync} working-set={options.Chunks * 4} MiB read-threads={options.ReadThreads}");
+// The machine is shared; the load average says how much of it the numbers below had.
+Console.WriteLine($"loadavg at start: {File.ReadAllText("/proc/loadavg").Trim()}");
 var geometry = new ChunkGeometry(ChunkGeometry.DefaultChunkSizeBytes, 4096);
 try
 {
@@ -51,6 +52,7 @@ try
 }
 finally
 {
+    Console.WriteLine($"loadavg at end: {File.ReadAllText("/proc/loadavg").Trim()}");
     Directory.Delete(runDirectory, recursive: true);
 }
 
