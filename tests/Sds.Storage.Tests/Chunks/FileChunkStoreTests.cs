@@ -42,6 +42,36 @@ public sealed class FileChunkStoreTests : ChunkStoreContractTests
     }
 
     [Fact]
+    public void SmallHandleCache_EvictsAndReopensChunks()
+    {
+        // Two open chunks at most: writing eight chunks round-robin forces eviction (with its sync
+        // of dirty files) and reopening (with its allocation scan) on nearly every call.
+        Assert.Equal(ChunkStatus.Ok, FileChunkStore.Open(Directory.Sub("small"), new ChunkGeometry(ChunkSizeBytes, 4096), out FileChunkStore? store, openChunksMax: 2));
+        using (store)
+        {
+            Guid volume = Guid.NewGuid();
+            for (int round = 0; round < 3; round++)
+            {
+                for (int chunk = 0; chunk < 8; chunk++)
+                {
+                    Assert.Equal(ChunkStatus.Ok, store!.Write(new ChunkKey(volume, (ulong)chunk), round * 4096L, RandomBytes(4096, seed: (round * 8) + chunk)));
+                }
+            }
+
+            Assert.Equal(ChunkStatus.Ok, store!.Flush());
+            byte[] back = new byte[4096];
+            for (int round = 0; round < 3; round++)
+            {
+                for (int chunk = 0; chunk < 8; chunk++)
+                {
+                    Assert.Equal(ChunkStatus.Ok, store.Read(new ChunkKey(volume, (ulong)chunk), round * 4096L, back, default).Status);
+                    Assert.Equal(RandomBytes(4096, seed: (round * 8) + chunk), back);
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void OpenUnderRegularFile_IsIoErrorValue()
     {
         string file = Directory.Sub("plain-file");

@@ -76,6 +76,29 @@ public sealed class RocksDbChunkStoreTests : ChunkStoreContractTests
     }
 
     [Fact]
+    public void SyncedWrites_RoundTripAndSurviveReopen()
+    {
+        string path = Directory.Sub("synced");
+        var geometry = new ChunkGeometry(ChunkSizeBytes, 4096);
+        var key = new ChunkKey(Guid.NewGuid(), 9);
+        byte[] data = RandomBytes(3 * 4096, seed: 21);
+        Assert.Equal(ChunkStatus.Ok, RocksDbChunkStore.Open(path, geometry, syncWrites: true, out RocksDbChunkStore? store, out _));
+        using (store)
+        {
+            Assert.Equal(ChunkStatus.Ok, store!.Write(key, 4096, data));
+            Assert.Equal(ChunkStatus.Ok, store.Flush());
+        }
+
+        Assert.Equal(ChunkStatus.Ok, RocksDbChunkStore.Open(path, geometry, syncWrites: true, out RocksDbChunkStore? reopened, out _));
+        using (reopened)
+        {
+            byte[] back = new byte[data.Length];
+            Assert.Equal(ChunkStatus.Ok, reopened!.Read(key, 4096, back, default).Status);
+            Assert.Equal(data, back);
+        }
+    }
+
+    [Fact]
     public void OpenUnderRegularFile_IsIoErrorValue()
     {
         string file = Directory.Sub("plain-file");
