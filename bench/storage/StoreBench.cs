@@ -20,6 +20,34 @@ internal static class StoreBench
         {
             RandomRead(name, store, volume, options, options.ReadThreads);
         }
+
+        MappedExtents(name, store, volume, options);
+    }
+
+    /// <summary>
+    /// Whole-chunk mapped-extent queries (GET LBA STATUS), which QEMU sends before reads of thin
+    /// LUs (DESIGN.md §10); a short phase, since it only has to show the query is cheap.
+    /// </summary>
+    private static void MappedExtents(string name, IChunkStore store, Guid volume, BenchOptions options)
+    {
+        var extents = new ChunkExtent[64];
+        var random = new Random(4);
+        var latencies = new LatencyRecorder();
+        double phaseSeconds = Math.Min(options.PhaseSeconds, 3);
+        long deadline = Stopwatch.GetTimestamp() + (long)(phaseSeconds * Stopwatch.Frequency);
+        long started = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            var key = new ChunkKey(volume, (ulong)random.Next(options.Chunks));
+            long before = Stopwatch.GetTimestamp();
+            Check(store.GetMappedExtents(key, 0, store.Geometry.ChunkSizeBytes, extents, out _), "extents");
+            latencies.Record(Stopwatch.GetTimestamp() - before);
+        }
+
+        double seconds = (double)(Stopwatch.GetTimestamp() - started) / Stopwatch.Frequency;
+        (double mean, double p50, double p99) = LatencyRecorder.Summarize([latencies]);
+        Console.WriteLine(
+            $"{name,-8} extents (whole 4 MiB chunk, fully mapped): {latencies.Count / seconds,9:F0} queries/s  (mean {mean:F1} µs p50 {p50:F1} p99 {p99:F1})");
     }
 
     private static void Prefill(IChunkStore store, Guid volume, BenchOptions options)

@@ -27,43 +27,11 @@ internal sealed class FileChunkFiles
     public SafeFileHandle? Checksums { get; set; }
 
     /// <summary>
-    /// One bit per block: set when the block is known to be allocated in the data file, so a write
-    /// there needs no fallocate. Built from SEEK_DATA/SEEK_HOLE when the file opens, set after each
-    /// reservation and cleared by UNMAP. A clear bit only means "reserve before writing".
+    /// A <see cref="BlockBitmap"/>: set when the block is known to be allocated in the data file, so
+    /// a write there needs no fallocate. Built from SEEK_DATA/SEEK_HOLE when the file opens, set
+    /// after each reservation and cleared by UNMAP. A clear bit only means "reserve before writing".
     /// </summary>
-    public ulong[]? Allocated { get; set; }
-
-    /// <summary>Whether every block in [first, first+count) is known allocated.</summary>
-    public bool AllAllocated(int firstBlock, int blockCount)
-    {
-        ulong[] bits = Allocated!;
-        for (int block = firstBlock; block < firstBlock + blockCount; block++)
-        {
-            if ((bits[block >> 6] & (1UL << (block & 63))) == 0)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>Sets or clears the allocation bits of [first, first+count).</summary>
-    public void MarkAllocated(int firstBlock, int blockCount, bool allocated)
-    {
-        ulong[] bits = Allocated!;
-        for (int block = firstBlock; block < firstBlock + blockCount; block++)
-        {
-            if (allocated)
-            {
-                bits[block >> 6] |= 1UL << (block & 63);
-            }
-            else
-            {
-                bits[block >> 6] &= ~(1UL << (block & 63));
-            }
-        }
-    }
+    public byte[]? Allocated { get; set; }
 
     /// <summary>True when a lookup found no data file: reads answer zeros without touching the disk again.</summary>
     public bool KnownAbsent { get; set; }

@@ -212,7 +212,7 @@ internal sealed class FileChunkStore : ChunkStore
             }
 
             // Cleared first: whatever happens below, the next write here reserves again.
-            files.MarkAllocated((int)(offsetBytes / Geometry.BlockSizeBytes), lengthBytes / Geometry.BlockSizeBytes, allocated: false);
+            BlockBitmap.Assign(files.Allocated!, (int)(offsetBytes / Geometry.BlockSizeBytes), lengthBytes / Geometry.BlockSizeBytes, value: false);
             int errno = LinuxFile.PunchHole(files.Data, offsetBytes, lengthBytes);
             if (errno == LinuxFile.ErrnoNotSupported)
             {
@@ -458,7 +458,7 @@ internal sealed class FileChunkStore : ChunkStore
         // writes per second). So only ranges not known to be allocated are reserved.
         int firstBlock = (int)(offsetBytes / Geometry.BlockSizeBytes);
         int blockCount = lengthBytes / Geometry.BlockSizeBytes;
-        if (files.AllAllocated(firstBlock, blockCount))
+        if (BlockBitmap.AllSet(files.Allocated!, firstBlock, blockCount))
         {
             return ChunkStatus.Ok;
         }
@@ -466,7 +466,7 @@ internal sealed class FileChunkStore : ChunkStore
         int errno = LinuxFile.Reserve(files.Data!, offsetBytes, lengthBytes);
         if (errno == 0)
         {
-            files.MarkAllocated(firstBlock, blockCount, allocated: true);
+            BlockBitmap.Assign(files.Allocated!, firstBlock, blockCount, value: true);
         }
 
         // Without fallocate support the write goes ahead unreserved; ENOSPC then surfaces from
@@ -478,7 +478,7 @@ internal sealed class FileChunkStore : ChunkStore
     private ChunkStatus LoadAllocation(FileChunkFiles files)
     {
         int blockSize = Geometry.BlockSizeBytes;
-        files.Allocated = new ulong[(Geometry.BlocksPerChunk + 63) / 64];
+        files.Allocated = new byte[BlockBitmap.BytesFor(Geometry.BlocksPerChunk)];
         long position = 0;
         // Each round moves past one data run and one hole, at most one run per block.
         for (int round = 0; round <= Geometry.BlocksPerChunk && position < Geometry.ChunkSizeBytes; round++)
@@ -500,7 +500,7 @@ internal sealed class FileChunkStore : ChunkStore
             int endBlock = (int)(holeStart / blockSize);
             if (endBlock > firstBlock)
             {
-                files.MarkAllocated(firstBlock, endBlock - firstBlock, allocated: true);
+                BlockBitmap.Assign(files.Allocated!, firstBlock, endBlock - firstBlock, value: true);
             }
 
             position = holeStart;

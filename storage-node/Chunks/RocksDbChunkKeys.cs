@@ -6,7 +6,8 @@ namespace Sds.Storage.Chunks;
 /// Key layout of <see cref="RocksDbChunkStore"/>: volume id (16 bytes, big-endian GUID) | chunk
 /// index (8, big-endian) | block index (4, big-endian). Big-endian fields make RocksDB's bytewise
 /// order equal to (volume, chunk, block) order, so one chunk is one contiguous key range and a
-/// range of blocks is a range of keys (UNMAP is one range delete, extents are one scan).
+/// range of blocks is a range of keys (UNMAP is one range delete). The chunk's allocation map is
+/// keyed by the chunk prefix alone, in its own column family.
 /// </summary>
 internal static class RocksDbChunkKeys
 {
@@ -27,6 +28,28 @@ internal static class RocksDbChunkKeys
         Invariant.Assert(written && volumeBytes == VolumeBytes, "a GUID is 16 bytes");
         BinaryPrimitives.WriteUInt64BigEndian(destination[VolumeBytes..], key.ChunkIndex);
         BinaryPrimitives.WriteUInt32BigEndian(destination[ChunkPrefixBytes..], blockIndex);
+    }
+
+    /// <summary>Writes the 24-byte chunk prefix, which is also the key of the chunk's allocation map.</summary>
+    public static void WriteChunkPrefix(Span<byte> destination, in ChunkKey key)
+    {
+        Invariant.Assert(destination.Length >= ChunkPrefixBytes, "prefix buffer holds a chunk prefix");
+        bool written = key.VolumeId.TryWriteBytes(destination, bigEndian: true, out int volumeBytes);
+        Invariant.Assert(written && volumeBytes == VolumeBytes, "a GUID is 16 bytes");
+        BinaryPrimitives.WriteUInt64BigEndian(destination[VolumeBytes..], key.ChunkIndex);
+    }
+
+    /// <summary>Reads a chunk prefix (an allocation map key); false for a key of another layout.</summary>
+    public static bool TryReadChunkPrefix(ReadOnlySpan<byte> prefix, out ChunkKey chunk)
+    {
+        if (prefix.Length != ChunkPrefixBytes)
+        {
+            chunk = default;
+            return false;
+        }
+
+        chunk = new ChunkKey(new Guid(prefix[..VolumeBytes], bigEndian: true), BinaryPrimitives.ReadUInt64BigEndian(prefix[VolumeBytes..]));
+        return true;
     }
 
     /// <summary>Reads the chunk a key belongs to; false for a key of another layout.</summary>

@@ -397,6 +397,27 @@ public abstract class ChunkStoreContractTests : IDisposable
                 Assert.True(status is ChunkStatus.Ok or ChunkStatus.Miscompare, $"operation {i} of thread {thread}: {status}");
             }
         });
+
+        // Afterwards the extents agree with the data: every block outside them reads as zeros.
+        for (ulong chunk = 0; chunk < 2; chunk++)
+        {
+            var key = new ChunkKey(volume, chunk);
+            byte[] data = new byte[spanBlocks * 512];
+            Assert.Equal(ChunkStatus.Ok, store.Read(key, 0, data, default).Status);
+            var mapped = new bool[spanBlocks];
+            foreach (ChunkExtent extent in Extents(store, key, 0, spanBlocks * 512))
+            {
+                for (long offset = extent.OffsetBytes; offset < extent.OffsetBytes + extent.LengthBytes; offset += 512)
+                {
+                    mapped[offset / 512] = true;
+                }
+            }
+
+            for (int block = 0; block < spanBlocks; block++)
+            {
+                Assert.True(mapped[block] || data.AsSpan(block * 512, 512).IndexOfAnyExcept((byte)0) < 0, $"unmapped block {block} of chunk {chunk} holds data");
+            }
+        }
     }
 
     [Theory]
