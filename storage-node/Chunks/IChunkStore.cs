@@ -49,7 +49,10 @@ internal interface IChunkStore : IDisposable
     /// <summary>Removes a chunk and its checksums; deleting a missing chunk is not an error.</summary>
     ChunkStatus DeleteChunk(in ChunkKey key);
 
-    /// <summary>Appends the chunks that exist (of one volume, or of all when null) to <paramref name="chunks"/>.</summary>
+    /// <summary>
+    /// Appends the chunks that may hold data (of one volume, or of all when null) to <paramref name="chunks"/>;
+    /// whether a chunk whose every block was unmapped is listed depends on the store.
+    /// </summary>
     ChunkStatus ListChunks(Guid? volumeId, List<ChunkKey> chunks);
 
     /// <summary>

@@ -61,9 +61,9 @@ internal sealed class RocksDbChunkStore : ChunkStore
         : base(geometry)
     {
         this.database = database;
+        this.chunks = chunks;
         this.maps = maps;
         freeSpace = new FreeSpaceGuard(database.Path, freeSpaceReserveBytes);
-        this.chunks = chunks;
         writeOptions = new RocksDbWriteOptions(sync: syncWrites);
         readOptions = new RocksDbReadOptions();
     }
