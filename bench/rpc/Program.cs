@@ -17,6 +17,8 @@ var warmup = TimeSpan.FromSeconds(Math.Min(1.0, seconds / 2));
 // The machine is shared (2 cores, other builds running): each case runs `rounds` times and the fastest round is
 // reported, since slower rounds measure the neighbours rather than this code.
 var rounds = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3;
+// Optional third argument "unary" or "bidi" runs only those cases (for profiling one path).
+var only = args.Length > 2 ? args[2] : "all";
 const int PayloadBytes = 4096;
 var payload = ByteString.CopyFrom(new byte[PayloadBytes]);
 var target = new IoTarget { VolumeId = "bench", ChunkIndex = 0, PgId = 1, PgEpoch = 1 };
@@ -35,7 +37,7 @@ var rawBody = new byte[PayloadBytes];
 Console.WriteLine($"Sds.Rpc loopback benchmark: {PayloadBytes} B payloads, {seconds:0.#} s per case, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
 var results = new List<(string Name, double Rate, double MicrosPerOp, double BytesPerOp, double CpuMicrosPerOp)>();
 
-foreach (var inFlight in new[] { 1, 32 })
+foreach (var inFlight in only is "all" or "unary" ? new[] { 1, 32 } : [])
 {
     // gRPC and raw rounds alternate, so both see the same neighbours; each keeps its fastest round.
     (string, double, double, double, double)? bestUnary = null, bestRaw = null;
@@ -59,7 +61,7 @@ foreach (var inFlight in new[] { 1, 32 })
     results.Add(bestRaw!.Value);
 }
 
-foreach (var inFlight in new[] { 1, 32 })
+foreach (var inFlight in only is "all" or "bidi" ? new[] { 1, 32 } : [])
 {
     results.Add(await BestOfAsync(() => MeasureBidiAsync($"bidi Io stream   x{inFlight,-2}", inFlight)));
 }
@@ -84,6 +86,11 @@ Console.WriteLine($"{"case",-22} {"ops/s",12} {"µs/op",10} {"alloc B/op",12} {"
 foreach (var (name, rate, micros, bytes, cpu) in results)
 {
     Console.WriteLine($"{name,-22} {rate,12:N0} {micros,10:N1} {bytes,12:N0} {cpu,10:N1}");
+}
+
+if (only != "all")
+{
+    return;
 }
 
 var unaryLatency = results.First(r => r.Name.StartsWith("unary gRPC       x1 ", StringComparison.Ordinal)).MicrosPerOp;
