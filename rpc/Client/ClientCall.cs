@@ -34,6 +34,7 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
     private ITimer? deadlineTimer;
     private int cancelReason;
     private Activity? activity;
+    private long startTimestamp;
     private HttpRequestMessage? request;
     private Task<HttpResponseMessage>? sendTask;
     private Task<bool>? headersTask;
@@ -282,6 +283,7 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
         }
 
         var ambient = Activity.Current;
+        startTimestamp = RpcMetrics.ClientStart();
         activity = RpcTracing.StartClient(method.FullName);
         try
         {
@@ -766,6 +768,7 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
             return;
         }
 
+        RpcMetrics.ClientFinished(startTimestamp, method.FullName, status.StatusCode);
         deadlineTimer?.Dispose();
         callerRegistration.Dispose();
         parentRegistration.Dispose();
