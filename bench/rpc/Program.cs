@@ -30,7 +30,7 @@ using var rawHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections =
 using var rawClient = new HttpMessageInvoker(rawHandler);
 var rawBody = new byte[PayloadBytes];
 
-Console.WriteLine($"Sds.Rpc loopback benchmark: {PayloadBytes} B payloads, {seconds:0.#} s per case, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+Console.WriteLine($"Sds.Rpc loopback benchmark: {PayloadBytes} B payloads, {seconds:0.#} s per case, best of {rounds}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, load average {LoadAverage()}");
 var results = new List<(string Name, double Rate, double MicrosPerOp, double BytesPerOp, double CpuMicrosPerOp)>();
 
 foreach (var inFlight in only is "all" or "unary" ? new[] { 1, 32 } : [])
@@ -77,6 +77,7 @@ async Task<(string, double, double, double, double)> BestOfAsync(Func<Task<(stri
     return best;
 }
 
+Console.WriteLine($"load average at the end: {LoadAverage()} (CPU µs/op is the cost that does not depend on neighbours)");
 Console.WriteLine();
 Console.WriteLine($"{"case",-22} {"ops/s",12} {"µs/op",10} {"alloc B/op",12} {"CPU µs/op",10}");
 foreach (var (name, rate, micros, bytes, cpu) in results)
@@ -192,3 +193,5 @@ async Task<long> PumpAsync(Grpc.Core.AsyncDuplexStreamingCall<IoRequest, IoRespo
     await Task.WhenAll(writer, reader);
     return received;
 }
+
+static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
