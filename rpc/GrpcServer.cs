@@ -121,7 +121,22 @@ public sealed class GrpcServer : IAsyncDisposable
         var dispatcher = new GrpcDispatcher(registry, runtime);
         app = BuildHost(loggerFactory);
         app.Run(dispatcher.HandleAsync);
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // E.g. the port is taken. The server is unusable; leave nothing half-started behind.
+            lock (gate)
+            {
+                state = 2;
+            }
+
+            await app.DisposeAsync().ConfigureAwait(false);
+            app = null;
+            throw;
+        }
 
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         Addresses = addresses.Select(static a => new Uri(a)).ToArray();
@@ -188,6 +203,8 @@ public sealed class GrpcServer : IAsyncDisposable
             kestrel.Limits.MinRequestBodyDataRate = null;
             kestrel.Limits.MinResponseDataRate = null;
             kestrel.Limits.Http2.MaxStreamsPerConnection = options.MaxConcurrentStreamsPerConnection;
+            kestrel.Limits.Http2.KeepAlivePingDelay = options.KeepAlivePingDelay;
+            kestrel.Limits.Http2.KeepAlivePingTimeout = options.KeepAlivePingTimeout;
             foreach (var endpoint in options.Endpoints)
             {
                 kestrel.Listen(ParseEndpoint(endpoint), listen =>

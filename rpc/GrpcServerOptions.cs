@@ -46,6 +46,16 @@ public sealed class GrpcServerOptions
     private const int MinConcurrentStreams = 100;
     private int maxConcurrentStreamsPerConnection = 256;
 
+    /// <summary>
+    /// Idle time after which the server pings a client connection; a client that does not answer within
+    /// <see cref="KeepAlivePingTimeout"/> is dropped and its calls' tokens fire. Without it, a client that
+    /// vanished without closing its socket (power loss, partition) would hold its streams open forever.
+    /// </summary>
+    public TimeSpan KeepAlivePingDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a keep-alive ping may go unanswered.</summary>
+    public TimeSpan KeepAlivePingTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
     /// <summary>How long a graceful stop waits for calls in flight before cutting connections.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
 

@@ -1,10 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using Google.Protobuf;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Sds.Proto.V1;
 using Sds.Rpc;
 using Sds.Rpc.Bench;
@@ -17,6 +13,8 @@ var warmup = TimeSpan.FromSeconds(Math.Min(1.0, seconds / 2));
 // The machine is shared (2 cores, other builds running): each case runs `rounds` times and the fastest round is
 // reported, since slower rounds measure the neighbours rather than this code.
 var rounds = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3;
+// Optional third argument "unary" or "bidi" runs only those cases (for profiling one path).
+var only = args.Length > 2 ? args[2] : "all";
 const int PayloadBytes = 4096;
 var payload = ByteString.CopyFrom(new byte[PayloadBytes]);
 var target = new IoTarget { VolumeId = "bench", ChunkIndex = 0, PgId = 1, PgEpoch = 1 };
@@ -32,10 +30,10 @@ using var rawHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections =
 using var rawClient = new HttpMessageInvoker(rawHandler);
 var rawBody = new byte[PayloadBytes];
 
-Console.WriteLine($"Sds.Rpc loopback benchmark: {PayloadBytes} B payloads, {seconds:0.#} s per case, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+Console.WriteLine($"Sds.Rpc loopback benchmark: {PayloadBytes} B payloads, {seconds:0.#} s per case, best of {rounds}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, load average {LoadAverage()}");
 var results = new List<(string Name, double Rate, double MicrosPerOp, double BytesPerOp, double CpuMicrosPerOp)>();
 
-foreach (var inFlight in new[] { 1, 32 })
+foreach (var inFlight in only is "all" or "unary" ? new[] { 1, 32 } : [])
 {
     // gRPC and raw rounds alternate, so both see the same neighbours; each keeps its fastest round.
     (string, double, double, double, double)? bestUnary = null, bestRaw = null;
@@ -59,7 +57,7 @@ foreach (var inFlight in new[] { 1, 32 })
     results.Add(bestRaw!.Value);
 }
 
-foreach (var inFlight in new[] { 1, 32 })
+foreach (var inFlight in only is "all" or "bidi" ? new[] { 1, 32 } : [])
 {
     results.Add(await BestOfAsync(() => MeasureBidiAsync($"bidi Io stream   x{inFlight,-2}", inFlight)));
 }
@@ -79,11 +77,17 @@ async Task<(string, double, double, double, double)> BestOfAsync(Func<Task<(stri
     return best;
 }
 
+Console.WriteLine($"load average at the end: {LoadAverage()} (CPU µs/op is the cost that does not depend on neighbours)");
 Console.WriteLine();
 Console.WriteLine($"{"case",-22} {"ops/s",12} {"µs/op",10} {"alloc B/op",12} {"CPU µs/op",10}");
 foreach (var (name, rate, micros, bytes, cpu) in results)
 {
     Console.WriteLine($"{name,-22} {rate,12:N0} {micros,10:N1} {bytes,12:N0} {cpu,10:N1}");
+}
+
+if (only != "all")
+{
+    return;
 }
 
 var unaryLatency = results.First(r => r.Name.StartsWith("unary gRPC       x1 ", StringComparison.Ordinal)).MicrosPerOp;
@@ -190,48 +194,4 @@ async Task<long> PumpAsync(Grpc.Core.AsyncDuplexStreamingCall<IoRequest, IoRespo
     return received;
 }
 
-/// <summary>A minimal Kestrel HTTP/2 endpoint that reads the body and answers two bytes: the floor under gRPC unary.</summary>
-internal sealed class RawHttp2Server : IAsyncDisposable
-{
-    private readonly WebApplication app;
-
-    private RawHttp2Server(WebApplication app, Uri address)
-    {
-        this.app = app;
-        Address = address;
-    }
-
-    public Uri Address { get; }
-
-    public static async Task<RawHttp2Server> StartAsync()
-    {
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
-        var app = builder.Build();
-        var answer = new byte[] { 1, 2 };
-        app.Run(async context =>
-        {
-            var reader = context.Request.BodyReader;
-            while (true)
-            {
-                var result = await reader.ReadAsync();
-                reader.AdvanceTo(result.Buffer.End);
-                if (result.IsCompleted)
-                {
-                    break;
-                }
-            }
-
-            await context.Response.Body.WriteAsync(answer);
-        });
-        await app.StartAsync();
-        var address = app.Urls.First();
-        return new RawHttp2Server(app, new Uri(address));
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await app.StopAsync();
-        await app.DisposeAsync();
-    }
-}
+static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";

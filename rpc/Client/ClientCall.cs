@@ -34,6 +34,7 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
     private ITimer? deadlineTimer;
     private int cancelReason;
     private Activity? activity;
+    private long startTimestamp;
     private HttpRequestMessage? request;
     private Task<HttpResponseMessage>? sendTask;
     private Task<bool>? headersTask;
@@ -91,7 +92,8 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
                 {
                     var (status, trailers) = ReadTrailerStatus();
                     Finish(status, trailers);
-                    if (status.StatusCode == StatusCode.OK)
+                    // A cancel that raced the trailers may have ended the call first; its status is the truth.
+                    if (outcome!.Status.StatusCode == StatusCode.OK)
                     {
                         return message;
                     }
@@ -122,7 +124,15 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
     }
 
     /// <summary>Response headers for streaming calls: awaiting them also starts reading the response.</summary>
-    public async Task<Metadata> ReceiveHeadersForStreamingAsync()
+    public Task<Metadata> ReceiveHeadersForStreamingAsync()
+    {
+        var headers = ReceiveHeadersCoreAsync();
+        // Callers often never look at the headers; a failed call must not leave an unobserved faulted task.
+        headers.ContinueWith(static task => _ = task.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return headers;
+    }
+
+    private async Task<Metadata> ReceiveHeadersCoreAsync()
     {
         await EnsureHeadersTask().ConfigureAwait(false);
         return await headersSource.Task.ConfigureAwait(false);
@@ -282,6 +292,7 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
         }
 
         var ambient = Activity.Current;
+        startTimestamp = RpcMetrics.ClientStart();
         activity = RpcTracing.StartClient(method.FullName);
         try
         {
@@ -766,6 +777,7 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
             return;
         }
 
+        RpcMetrics.ClientFinished(startTimestamp, method.FullName, status.StatusCode);
         deadlineTimer?.Dispose();
         callerRegistration.Dispose();
         parentRegistration.Dispose();

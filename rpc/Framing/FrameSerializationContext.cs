@@ -65,6 +65,13 @@ internal sealed class FrameSerializationContext : SerializationContext, IDisposa
             return;
         }
 
+        if (target is PooledBufferWriter pooled)
+        {
+            // Size our own buffer once for the whole frame instead of growing it while the payload is written.
+            // (Not for pipes: asking a pipe for more than its block size leaves its memory pool.)
+            pooled.GetSpan(GrpcFrame.HeaderSizeBytes + payloadLength);
+        }
+
         GrpcFrame.WriteHeader(target!.GetSpan(GrpcFrame.HeaderSizeBytes), payloadLength);
         target.Advance(GrpcFrame.HeaderSizeBytes);
         direct.Reset(target);

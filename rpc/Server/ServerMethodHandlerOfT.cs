@@ -23,6 +23,7 @@ internal abstract class ServerMethodHandler<TRequest, TResponse> : ServerMethodH
     /// <inheritdoc />
     public sealed override async Task HandleAsync(HttpContext httpContext)
     {
+        var startTimestamp = RpcMetrics.ServerStart();
         var headers = httpContext.Request.Headers;
         using var activity = RpcTracing.StartServer(TypedMethod.FullName, headers[Framing.GrpcProtocol.TraceParentHeader], headers[Framing.GrpcProtocol.TraceStateHeader]);
         var call = new ServerCall<TRequest, TResponse>(httpContext, TypedMethod, runtime);
@@ -56,6 +57,7 @@ internal abstract class ServerMethodHandler<TRequest, TResponse> : ServerMethodH
             }
 
             await call.EndAsync(status).ConfigureAwait(false);
+            RpcMetrics.ServerFinished(startTimestamp, TypedMethod.FullName, status.StatusCode);
         }
         finally
         {

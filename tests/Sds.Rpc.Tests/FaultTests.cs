@@ -65,6 +65,16 @@ public sealed class FaultTests
     }
 
     [Fact]
+    public async Task Starting_on_a_taken_port_fails_cleanly()
+    {
+        await using var fixture = await TestServer.StartAsync();
+        var second = new GrpcServer(new GrpcServerOptions { Endpoints = { $"127.0.0.1:{fixture.Server.Port}" } });
+        await Assert.ThrowsAnyAsync<IOException>(() => second.StartAsync().WaitAsync(Bound));
+        await second.DisposeAsync();
+        Assert.Equal("ok", (await fixture.Client.UnaryAsync(new EchoRequest { Text = "ok" }, deadline: Deadline())).Text);
+    }
+
+    [Fact]
     public async Task Client_cancel_mid_stream_fires_the_handler_token()
     {
         await using var fixture = await TestServer.StartAsync();

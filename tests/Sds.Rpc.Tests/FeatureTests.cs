@@ -166,6 +166,53 @@ public sealed class FeatureTests
     }
 
     [Fact]
+    public async Task Call_durations_are_recorded_per_method_and_status_on_both_sides()
+    {
+        var seen = new List<(string Instrument, string? Method, int Code)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == "Sds.Rpc")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<double>((instrument, _, tags, _) =>
+        {
+            string? method = null;
+            var code = -1;
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "rpc.method")
+                {
+                    method = (string?)tag.Value;
+                }
+                else if (tag.Key == "rpc.grpc.status_code")
+                {
+                    code = (int)tag.Value!;
+                }
+            }
+
+            lock (seen)
+            {
+                seen.Add((instrument.Name, method, code));
+            }
+        });
+        listener.Start();
+        await using var fixture = await TestServer.StartAsync();
+        // DATA_LOSS is used by no other test, so these measurements are this test's own.
+        await Assert.ThrowsAsync<RpcException>(async () => await fixture.Client.UnaryAsync(new EchoRequest { FailCode = (int)StatusCode.DataLoss }, deadline: Deadline()));
+
+        lock (seen)
+        {
+            Assert.Contains(("rpc.client.duration", "/sds.test.v1.Echo/Unary", (int)StatusCode.DataLoss), seen);
+            Assert.Contains(("rpc.server.duration", "/sds.test.v1.Echo/Unary", (int)StatusCode.DataLoss), seen);
+        }
+    }
+
+    [Fact]
     public async Task Server_streaming_with_zero_messages_and_ok_status()
     {
         await using var fixture = await TestServer.StartAsync();
