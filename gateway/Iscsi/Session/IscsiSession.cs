@@ -129,7 +129,7 @@ internal sealed class IscsiSession : ICommandWindow
         }
     }
 
-    /// <summary>Registers a command under its ITT; false when the ITT is already in use (§11.2.1.8... task in progress).</summary>
+    /// <summary>Registers a command under its ITT; false when the ITT is already in use (Reject reason "task in progress", RFC 7143 §11.17.1).</summary>
     public bool TryRegister(ScsiCommandContext command)
     {
         lock (_lock) return _tasks.TryAdd(command.InitiatorTaskTag, command);

@@ -56,7 +56,7 @@ internal sealed class ScsiCommandContext : IThreadPoolWorkItem
     /// <summary>Write bytes received so far.</summary>
     public int ReceivedBytes { get; set; }
 
-    /// <summary>End (exclusive) of the unsolicited region: immediate plus unsolicited Data-Out (RFC 7143 §4.2.5.1... FirstBurstLength).</summary>
+    /// <summary>End (exclusive) of the unsolicited region: immediate plus unsolicited Data-Out (RFC 7143 §13.10, §13.14: up to FirstBurstLength).</summary>
     public int UnsolicitedEnd { get; set; }
 
     /// <summary>Unsolicited bytes received (immediate data included).</summary>
