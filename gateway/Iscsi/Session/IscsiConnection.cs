@@ -737,6 +737,7 @@ internal sealed class IscsiConnection
             // Deciding to answer and being aborted are exclusive: the transition is made under the session lock.
             if (session.TryTransition(command, CommandState.Executing, CommandState.Responding))
             {
+                session.ReleaseWindowSlot(command);
                 await ScsiResponder.SendAsync(_sender, command, Parameters, targetFailure).ConfigureAwait(false);
             }
         }
@@ -987,8 +988,8 @@ internal sealed class IscsiConnection
                 _logger.LogInformation("session TSIH {Tsih} of {Initiator} closed", session.Tsih, session.InitiatorName);
             }
         }
-        try { await _reader.CompleteAsync().ConfigureAwait(false); } catch (IOException) { } catch (ObjectDisposedException) { }
         try { await _writer.CompleteAsync().ConfigureAwait(false); } catch (IOException) { } catch (ObjectDisposedException) { }
+        try { await _reader.CompleteAsync().ConfigureAwait(false); } catch (IOException) { } catch (ObjectDisposedException) { }
         try { _socket.Dispose(); } catch (ObjectDisposedException) { }
         _server.ConnectionClosed(this);
         _finished.TrySetResult();

@@ -44,6 +44,9 @@ internal sealed class ScsiCommandContext : IThreadPoolWorkItem
     /// <summary>CmdSN (meaningless when <see cref="Immediate"/>).</summary>
     public uint CmdSN { get; set; }
 
+    /// <summary>Whether the command already gave its CmdSN window slot back (before its response, so that response can open the window).</summary>
+    public bool WindowSlotReleased { get; set; }
+
     /// <summary>Whether the I bit was set.</summary>
     public bool Immediate { get; set; }
 
@@ -98,6 +101,7 @@ internal sealed class ScsiCommandContext : IThreadPoolWorkItem
         OutstandingR2TCount = 0;
         Array.Clear(R2Ts);
         Immediate = false;
+        WindowSlotReleased = false;
     }
 
     /// <summary>Rents the data buffers sized by the expected lengths and points the task at them.</summary>
