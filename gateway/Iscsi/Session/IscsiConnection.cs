@@ -944,7 +944,8 @@ internal sealed class IscsiConnection
         lock (_freeLock)
         {
             if (_free.Count > 0) return _free.Pop();
-            if (_contextsCreated >= IscsiLimits.CommandWindowDepth + IscsiLimits.ImmediateCommandsMax) return null;
+            // Cannot happen while the initiator respects the window (see CommandContextsMax); if it does, the command is rejected.
+            if (_contextsCreated >= IscsiLimits.CommandContextsMax) return null;
             _contextsCreated++;
         }
         return new ScsiCommandContext(this);
