@@ -371,7 +371,9 @@ internal sealed class IscsiConnection
                 PduTemplate pdu = PduTemplate.For(IscsiOpcode.NopIn, 0x80, Bhs.ReservedTag);
                 pdu.Field20 = tag;
                 pdu.StatSN = StatSNPolicy.Current;
-                if (!await _sender.SendAsync(pdu, default).ConfigureAwait(false)) return;
+                // Not awaited: a peer that stopped reading would hold the sender lock forever, and the
+                // timeout above must still fire on the next tick to drop it.
+                _ = _sender.SendAsync(pdu, default).AsTask();
             }
         }
         catch (OperationCanceledException)
