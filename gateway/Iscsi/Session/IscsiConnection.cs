@@ -617,6 +617,11 @@ internal sealed class IscsiConnection
             ReleaseAbortedOnReadLoop(command);
             return ConnectionVerdict.Continue;
         }
+        if (command.State == CommandState.AwaitingOrder && command.Task.Status == ScsiStatus.CheckCondition)
+        {
+            // Already failed while queued (broken sequence): the rest of its data is discarded.
+            return await _receiver.SkipDataAsync(token).ConfigureAwait(false) == ReceiveStatus.Ok ? ConnectionVerdict.Continue : ConnectionVerdict.Close;
+        }
         int slot = -1;
         bool valid;
         if (ttt == Bhs.ReservedTag)
@@ -687,7 +692,6 @@ internal sealed class IscsiConnection
         {
             // Still waiting for its CmdSN turn: it stays in the window queue and is answered then.
             command.Task.CheckCondition(DataPhaseError);
-            command.WriteLength = command.ReceivedBytes;
             return true;
         }
         if (!_session!.TryTransition(command, CommandState.AwaitingData, CommandState.Responding))
