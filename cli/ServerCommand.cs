@@ -70,8 +70,6 @@ internal static class ServerCommand
             var device = new ScsiTargetDevice(new NexusTargetPortGroupProvider(relativePortIds));
             device.AddLogicalUnit(0, new LogicalUnit(block, new LogicalUnitIdentity(StableVolumeId(DemoTargetName + "/0"))));
             catalog.AddTarget(new TargetNode(DemoTargetName, "sds-demo", device, arguments.Chap, arguments.MutualChap));
-            logger.LogInformation("demo target {Target}: LUN 0 = {Path} ({Size} bytes){Chap}", DemoTargetName, path, DemoLunSizeBytes,
-                arguments.Chap is null ? "" : arguments.MutualChap is null ? ", CHAP" : ", mutual CHAP");
         }
 
         var server = new IscsiTargetServer(catalog, new IscsiServerOptions(), loggerFactory);
@@ -88,6 +86,12 @@ internal static class ServerCommand
             }
             listeners.Add(listener);
         }
+        if (arguments.Demo)
+        {
+            logger.LogInformation("demo target {Target}: LUN 0 = {Path} ({Size} bytes){Chap}", DemoTargetName, Path.Combine(arguments.DataDirectory, "demo-lun0.img"), DemoLunSizeBytes,
+                arguments.Chap is null ? "" : arguments.MutualChap is null ? ", CHAP" : ", mutual CHAP");
+        }
+        foreach (PortalListener listener in listeners) listener.Start();
 
         using var stop = new CancellationTokenSource();
         using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);

@@ -20,6 +20,7 @@ internal sealed class PortalListener : IAsyncDisposable
     private readonly Socket _socket;
     private readonly CancellationTokenSource _stop = new();
     private Task _acceptLoop = Task.CompletedTask;
+    private bool _started;
 
     private PortalListener(Portal portal, IscsiTargetServer server, Socket socket)
     {
@@ -33,7 +34,7 @@ internal sealed class PortalListener : IAsyncDisposable
     public Portal Portal => _portal;
 
     /// <summary>
-    /// Binds the portal. Returns null with <paramref name="error"/> set when the address is busy or
+    /// Binds the portal (call <see cref="Start"/> to accept). Returns null with <paramref name="error"/> set when the address is busy or
     /// unusable (an operating error, reported to the user, not thrown).
     /// </summary>
     public static PortalListener? TryStart(Portal portal, IscsiTargetServer server, out string? error)
@@ -54,9 +55,15 @@ internal sealed class PortalListener : IAsyncDisposable
             return null;
         }
         error = null;
-        var listener = new PortalListener(portal, server, socket);
-        listener._acceptLoop = listener.AcceptLoopAsync();
-        return listener;
+        return new PortalListener(portal, server, socket);
+    }
+
+    /// <summary>Starts accepting connections (separate from binding, so a server binds every portal before serving any).</summary>
+    public void Start()
+    {
+        Invariant.Assert(_acceptLoop.IsCompleted && !_started, "a listener starts once");
+        _started = true;
+        _acceptLoop = AcceptLoopAsync();
     }
 
     private async Task AcceptLoopAsync()

@@ -49,11 +49,12 @@ public class CliTests
         string data = Path.Combine(Path.GetTempPath(), "sds-busy-" + Guid.NewGuid().ToString("N"));
         try
         {
-            Tools.Result result = await Sds("server", "--data", data, "--portal", $"127.0.0.1:{port}");
+            Tools.Result result = await Sds("server", "--data", data, "--demo", "--portal", $"127.0.0.1:{Tools.FreePort()}", "--portal", $"127.0.0.1:{port}");
             Assert.Equal(1, result.ExitCode);
             string[] lines = result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             Assert.Single(lines);
             Assert.Contains($"127.0.0.1:{port} is already in use", lines[0]);
+            Assert.Equal("", result.StandardOutput.Trim());
         }
         finally
         {

@@ -33,6 +33,7 @@ public class KeepAliveTests : IAsyncLifetime
         var options = new IscsiServerOptions { TimeProvider = _clock, NopInInterval = TimeSpan.FromSeconds(10), NopInTimeout = TimeSpan.FromSeconds(30) };
         _server = new IscsiTargetServer(catalog, options, NullLoggerFactory.Instance);
         _listener = PortalListener.TryStart(portal, _server, out string? error) ?? throw new InvalidOperationException(error);
+        _listener.Start();
         return Task.CompletedTask;
     }
 
