@@ -11,10 +11,10 @@ namespace Sds.Gateway.Block;
 /// values (STYLE "OS I/O errors are caught once at the IBlockDevice edge").
 /// </summary>
 /// <remarks>
-/// I/O runs synchronously on the calling thread: against the page cache a 4 KiB pread/pwrite
-/// costs a few microseconds, far less than a thread-pool hop, and it allocates nothing.
-/// Mutations (write, write same, unmap, compare and write) serialize on one gate so COMPARE AND
-/// WRITE is atomic against every other write to the LU; reads do not take it.
+/// I/O runs synchronously on the calling thread (the transport already runs each command on the
+/// thread pool): against the page cache a 4 KiB pread/pwrite costs a few microseconds, and it
+/// allocates nothing. A reader-writer gate lets reads and writes run in parallel while COMPARE AND
+/// WRITE and WRITE ATOMIC hold it exclusively, so they are atomic against every other command.
 /// </remarks>
 internal sealed class FileBlockDevice : IBlockDevice
 {
@@ -25,7 +25,9 @@ internal sealed class FileBlockDevice : IBlockDevice
 
     private readonly SafeFileHandle _handle;
     private readonly AtomicWriteJournal _journal;
-    private readonly Lock _writeGate = new();
+    // Shared: READ, WRITE, WRITE SAME, UNMAP (they may run in parallel on the page cache).
+    // Exclusive: COMPARE AND WRITE, WRITE ATOMIC, resize, so each is atomic against every other command.
+    private readonly ReaderWriterLockSlim _gate = new(LockRecursionPolicy.NoRecursion);
     private long _sizeBytes;
     private bool _punchHoleSupported = true;
 
@@ -88,7 +90,8 @@ internal sealed class FileBlockDevice : IBlockDevice
     {
         if (!InRange(offsetBytes, data.Length)) return new(BlockResult.OutOfRange);
         Invariant.Assert(data.Length <= AtomicWriteBytesMax, "atomic write within the advertised limit");
-        lock (_writeGate)
+        _gate.EnterWriteLock();
+        try
         {
             BlockResult result = _journal.Record(offsetBytes, data.Span);
             if (result == BlockResult.Ok) result = WriteCore(offsetBytes, data.Span);
@@ -97,13 +100,25 @@ internal sealed class FileBlockDevice : IBlockDevice
             if (result == BlockResult.Ok) result = _journal.Clear();
             return new(result);
         }
+        finally
+        {
+            _gate.ExitWriteLock();
+        }
     }
 
     /// <inheritdoc />
     public ValueTask<BlockResult> ReadAsync(long offsetBytes, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         if (!InRange(offsetBytes, buffer.Length)) return new(BlockResult.OutOfRange);
-        return new(ReadCore(offsetBytes, buffer.Span));
+        _gate.EnterReadLock();
+        try
+        {
+            return new(ReadCore(offsetBytes, buffer.Span));
+        }
+        finally
+        {
+            _gate.ExitReadLock();
+        }
     }
 
     /// <inheritdoc />
@@ -111,7 +126,15 @@ internal sealed class FileBlockDevice : IBlockDevice
     {
         if (!InRange(offsetBytes, data.Length)) return new(BlockResult.OutOfRange);
         BlockResult result;
-        lock (_writeGate) result = WriteCore(offsetBytes, data.Span);
+        _gate.EnterReadLock();
+        try
+        {
+            result = WriteCore(offsetBytes, data.Span);
+        }
+        finally
+        {
+            _gate.ExitReadLock();
+        }
         if (result == BlockResult.Ok && forceUnitAccess) result = Sync();
         return new(result);
     }
@@ -124,7 +147,15 @@ internal sealed class FileBlockDevice : IBlockDevice
     {
         if (!InRange(offsetBytes, lengthBytes)) return new(BlockResult.OutOfRange);
         if (lengthBytes == 0) return new(BlockResult.Ok);
-        lock (_writeGate) return new(UnmapCore(offsetBytes, lengthBytes));
+        _gate.EnterReadLock();
+        try
+        {
+            return new(UnmapCore(offsetBytes, lengthBytes));
+        }
+        finally
+        {
+            _gate.ExitReadLock();
+        }
     }
 
     /// <inheritdoc />
@@ -133,7 +164,8 @@ internal sealed class FileBlockDevice : IBlockDevice
         Invariant.Assert(pattern.Length == BlockSizeBytes, "WRITE SAME pattern is one block");
         if (!InRange(offsetBytes, lengthBytes)) return new(BlockResult.OutOfRange);
         ReadOnlySpan<byte> block = pattern.Span;
-        lock (_writeGate)
+        _gate.EnterReadLock();
+        try
         {
             if (deallocate && !block.ContainsAnyExcept((byte)0)) return new(UnmapCore(offsetBytes, lengthBytes));
             // One pattern-filled staging buffer per call (WRITE SAME is not on the READ/WRITE hot path).
@@ -155,6 +187,10 @@ internal sealed class FileBlockDevice : IBlockDevice
                 System.Buffers.ArrayPool<byte>.Shared.Return(staging);
             }
         }
+        finally
+        {
+            _gate.ExitReadLock();
+        }
         return new(BlockResult.Ok);
     }
 
@@ -164,9 +200,9 @@ internal sealed class FileBlockDevice : IBlockDevice
         Invariant.Assert(expected.Length == data.Length, "compare and write buffers have one length");
         if (!InRange(offsetBytes, data.Length)) return new(new CompareAndWriteResult(BlockResult.OutOfRange, 0));
         byte[] current = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Min(expected.Length, CompareChunkBytes));
+        _gate.EnterWriteLock();
         try
         {
-            lock (_writeGate)
             {
                 for (int done = 0; done < expected.Length;)
                 {
@@ -184,6 +220,7 @@ internal sealed class FileBlockDevice : IBlockDevice
         }
         finally
         {
+            _gate.ExitWriteLock();
             System.Buffers.ArrayPool<byte>.Shared.Return(current);
         }
     }
@@ -226,17 +263,19 @@ internal sealed class FileBlockDevice : IBlockDevice
     public ValueTask<BlockResult> ResizeAsync(long sizeBytes, CancellationToken cancellationToken)
     {
         if (sizeBytes < 0 || sizeBytes % BlockSizeBytes != 0) return new(BlockResult.OutOfRange);
-        lock (_writeGate)
+        _gate.EnterWriteLock();
+        try
         {
-            try
-            {
-                RandomAccess.SetLength(_handle, sizeBytes);
-            }
-            catch (IOException exception)
-            {
-                return new(MapIOException(exception));
-            }
+            RandomAccess.SetLength(_handle, sizeBytes);
             Volatile.Write(ref _sizeBytes, sizeBytes);
+        }
+        catch (IOException exception)
+        {
+            return new(MapIOException(exception));
+        }
+        finally
+        {
+            _gate.ExitWriteLock();
         }
         return new(BlockResult.Ok);
     }
@@ -246,6 +285,7 @@ internal sealed class FileBlockDevice : IBlockDevice
     {
         _journal.Dispose();
         _handle.Dispose();
+        _gate.Dispose();
     }
 
     private bool InRange(long offsetBytes, long lengthBytes)
