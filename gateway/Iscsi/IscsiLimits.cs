@@ -27,6 +27,13 @@ internal static class IscsiLimits
     /// <summary>Immediate commands that may be in flight per session on top of the window.</summary>
     public const int ImmediateCommandsMax = 16;
 
+    /// <summary>
+    /// Command contexts per connection. A command gives its window slot back just before its response
+    /// is sent and its context only after, so in the worst case every slot (window and immediate) has
+    /// one context answering and one new command, plus one being parsed before the window check.
+    /// </summary>
+    public const int CommandContextsMax = 2 * (CommandWindowDepth + ImmediateCommandsMax) + 1;
+
     /// <summary>Largest MaxOutstandingR2T the target agrees to (RFC 7143 §13.17).</summary>
     public const int OutstandingR2TMax = 16;
 

@@ -162,8 +162,9 @@ internal sealed class ScsiTargetDevice : IScsiTargetDevice
             task.Status = ScsiStatus.ReservationConflict;
             return false;
         }
-        // SBC-3 r36 §4.11 write protection.
-        if ((command.Flags & CommandFlags.WritesMedium) != 0 && unit.ReadOnly)
+        // SBC-3 r36 §4.11 write protection: a read-only LU, or SWP set in the control mode page
+        // (SPC-4 r37 §7.5.8).
+        if ((command.Flags & CommandFlags.WritesMedium) != 0 && (unit.ReadOnly || unit.ModePages.SoftwareWriteProtect))
         {
             task.CheckCondition(SenseCatalog.WriteProtected);
             return false;

@@ -30,4 +30,19 @@ public class IscsiTestCuTests : IAsyncLifetime
         Assert.True(int.Parse(tests.Groups[2].Value) > 0, "no test ran:\n" + log);
         Assert.True(tests.Groups[4].Value == "0", "failed tests:\n" + log);
     }
+
+    [ToolFact("iscsi-test-cu")]
+    public async Task ConcurrentAsyncWritersKeepTheWindowOpen()
+    {
+        // Each run queues 1000 WRITE(10)s and keeps the CmdSN window full; four at once found a
+        // context-pool race where a command arrived before the previous one's context was returned.
+        var runs = new List<Task<Tools.Result>>();
+        for (int i = 0; i < 4; i++) runs.Add(Tools.RunAsync("iscsi-test-cu", ["-d", "-t", "SCSI.Write10.Async", _server.DemoUrl(i % 2)], TimeSpan.FromMinutes(2)));
+        foreach (Tools.Result result in await Task.WhenAll(runs))
+        {
+            string log = result.StandardOutput + result.StandardError;
+            Assert.False(result.TimedOut, "iscsi-test-cu hung:\n" + log);
+            Assert.Matches(new Regex(@"^\s*tests\s+1\s+1\s+1\s+0", RegexOptions.Multiline), log);
+        }
+    }
 }

@@ -57,7 +57,7 @@ public class PduFuzzTests : IAsyncLifetime
         bhs[0] = (byte)((random.Next(2) == 0 ? 0x40 : 0) | Opcodes[random.Next(Opcodes.Length)]);
         int ahsWords = random.Next(4) == 0 ? random.Next(1, 4) : 0;
         int dataLength = random.Next(3) == 0 ? random.Next(0, 9000) : random.Next(0, 64);
-        // TARGET COLD RESET legitimately drops every session of the target, the bystander's too (SAM-5 §7.8... RFC 7143 §11.5.1): fuzz the others.
+        // TARGET COLD RESET legitimately drops every session of the target, the bystander's too (RFC 7143 §11.5.1): fuzz the others.
         if ((bhs[0] & 0x3f) == 0x02 && (bhs[1] & 0x7f) == 7) bhs[1] = 0x86;
         bhs[4] = (byte)ahsWords;
         bhs[5] = (byte)(dataLength >> 16);

@@ -53,14 +53,15 @@ public sealed class RawInitiator : IDisposable
     }
 
     /// <summary>Logs in and returns the initiator, or null and the login status class/detail (RFC 7143 §11.13.5).</summary>
-    public static async Task<(RawInitiator? Initiator, ushort Status)> TryLoginAsync(int port, bool headerDigest, bool dataDigest, ulong isid, string initiatorName, string extraKeys, ushort tsih)
+    public static async Task<(RawInitiator? Initiator, ushort Status)> TryLoginAsync(int port, bool headerDigest, bool dataDigest, ulong isid, string initiatorName, string extraKeys, ushort tsih, bool discovery = false)
     {
         var client = new TcpClient { NoDelay = true };
         await client.ConnectAsync("127.0.0.1", port);
         var initiator = new RawInitiator(client);
-        string keys = $"InitiatorName={initiatorName}\0TargetName=iqn.2026-11.io.sds:demo\0SessionType=Normal\0" +
+        string session = discovery ? "SessionType=Discovery\0" : "TargetName=iqn.2026-11.io.sds:demo\0SessionType=Normal\0";
+        string keys = $"InitiatorName={initiatorName}\0{session}" +
             $"HeaderDigest={(headerDigest ? "CRC32C" : "None")}\0DataDigest={(dataDigest ? "CRC32C" : "None")}\0" +
-            "MaxRecvDataSegmentLength=262144\0" + extraKeys;
+            (extraKeys.Contains("MaxRecvDataSegmentLength=") ? "" : "MaxRecvDataSegmentLength=262144\0") + extraKeys;
         byte[] bhs = new byte[48];
         bhs[0] = 0x43;
         bhs[1] = 0x80 | (1 << 2) | 3;

@@ -62,7 +62,7 @@ internal sealed class TextParameters
         return TextParseStatus.Ok;
     }
 
-    /// <summary>Encodes the pairs as key=value NUL ... (§6.1).</summary>
+    /// <summary>Encodes the pairs as key=value NUL sequences (§6.1).</summary>
     public byte[] Encode()
     {
         var builder = new StringBuilder();

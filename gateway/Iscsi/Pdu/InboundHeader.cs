@@ -6,7 +6,7 @@ namespace Sds.Gateway.Iscsi.Pdu;
 /// </summary>
 internal sealed class InboundHeader
 {
-    /// <summary>AHSType of an Extended CDB AHS (RFC 7143 §11.3.5.1... §11.2.2.3).</summary>
+    /// <summary>AHSType of an Extended CDB AHS (RFC 7143 §11.2.2.3).</summary>
     public const byte AhsTypeExtendedCdb = 1;
 
     /// <summary>AHSType of an Expected Bidirectional Read Data Length AHS (§11.2.2.4).</summary>

@@ -5,6 +5,6 @@ internal enum ConnectionVerdict : byte
 {
     /// <summary>Keep reading.</summary>
     Continue,
-    /// <summary>Drop the connection (at ErrorRecoveryLevel 0 this ends the session, RFC 7143 §7.1.5... §6.1.6).</summary>
+    /// <summary>Drop the connection (at ErrorRecoveryLevel 0 this ends the session, RFC 7143 §7).</summary>
     Close,
 }

@@ -371,7 +371,9 @@ internal sealed class IscsiConnection
                 PduTemplate pdu = PduTemplate.For(IscsiOpcode.NopIn, 0x80, Bhs.ReservedTag);
                 pdu.Field20 = tag;
                 pdu.StatSN = StatSNPolicy.Current;
-                if (!await _sender.SendAsync(pdu, default).ConfigureAwait(false)) return;
+                // Not awaited: a peer that stopped reading would hold the sender lock forever, and the
+                // timeout above must still fire on the next tick to drop it.
+                _ = _sender.SendAsync(pdu, default).AsTask();
             }
         }
         catch (OperationCanceledException)
@@ -490,7 +492,7 @@ internal sealed class IscsiConnection
         }
         task.SetCdb(cdb[..cdbLength]);
         command.RentBuffers();
-        // §4.2.5.1... §13.10/§13.14: unsolicited data runs to FirstBurstLength unless F is set or InitialR2T=Yes.
+        // RFC 7143 §13.10/§13.14: unsolicited data runs to FirstBurstLength unless F is set or InitialR2T=Yes.
         int unsolicitedEnd = final || parameters.InitialR2T ? immediateLength : Math.Min(parameters.EffectiveFirstBurstLength, command.WriteLength);
         command.UnsolicitedEnd = Math.Max(unsolicitedEnd, immediateLength);
         command.NextR2TOffset = command.UnsolicitedEnd;
@@ -615,11 +617,16 @@ internal sealed class IscsiConnection
             ReleaseAbortedOnReadLoop(command);
             return ConnectionVerdict.Continue;
         }
+        if (command.State == CommandState.AwaitingOrder && command.Task.Status == ScsiStatus.CheckCondition)
+        {
+            // Already failed while queued (broken sequence): the rest of its data is discarded.
+            return await _receiver.SkipDataAsync(token).ConfigureAwait(false) == ReceiveStatus.Ok ? ConnectionVerdict.Continue : ConnectionVerdict.Close;
+        }
         int slot = -1;
         bool valid;
         if (ttt == Bhs.ReservedTag)
         {
-            // RFC 7143 §10.7.5... unsolicited Data-Out: in order, within FirstBurstLength, DataSN from 0.
+            // RFC 7143 §11.7.5/§13.14: unsolicited Data-Out: in order, within FirstBurstLength, DataSN from 0.
             valid = offset == command.UnsolicitedReceived && offset + length <= command.UnsolicitedEnd && dataSN == command.UnsolicitedNextDataSN;
         }
         else
@@ -634,7 +641,7 @@ internal sealed class IscsiConnection
         }
         if (!valid)
         {
-            // RFC 7143 §7.1.4... at ErrorRecoveryLevel 0 a broken data sequence cannot be repaired
+            // RFC 7143 §7 at ErrorRecoveryLevel 0 a broken data sequence cannot be repaired
             // (no SNACK/recovery R2T), but it need not cost the connection: the command ends at
             // once with CHECK CONDITION and its later Data-Out PDUs are discarded as stale.
             _logger.LogInformation("bad Data-Out (ITT 0x{Itt:x8}, DataSN {DataSN}, offset {Offset}) from {Remote}: failing the command", itt, dataSN, offset, RemoteEndPoint);
@@ -685,7 +692,6 @@ internal sealed class IscsiConnection
         {
             // Still waiting for its CmdSN turn: it stays in the window queue and is answered then.
             command.Task.CheckCondition(DataPhaseError);
-            command.WriteLength = command.ReceivedBytes;
             return true;
         }
         if (!_session!.TryTransition(command, CommandState.AwaitingData, CommandState.Responding))
@@ -737,6 +743,7 @@ internal sealed class IscsiConnection
             // Deciding to answer and being aborted are exclusive: the transition is made under the session lock.
             if (session.TryTransition(command, CommandState.Executing, CommandState.Responding))
             {
+                session.ReleaseWindowSlot(command);
                 await ScsiResponder.SendAsync(_sender, command, Parameters, targetFailure).ConfigureAwait(false);
             }
         }
@@ -774,7 +781,7 @@ internal sealed class IscsiConnection
         bool sent = await _sender.SendAsync(pdu, default).ConfigureAwait(false);
         if (function == TaskManagementFunction.TargetColdReset && response == TaskManagementResponse.FunctionComplete)
         {
-            // SAM-5 §7.8... a cold reset drops every I_T nexus of the target, this one included.
+            // RFC 7143 §11.5.1: a cold reset drops every I_T nexus of the target, this one included.
             foreach (IscsiSession other in _server.Registry.SessionsOf(_session.Target!.Name)) other.Connection?.Abort();
             return ConnectionVerdict.Close;
         }
@@ -943,7 +950,8 @@ internal sealed class IscsiConnection
         lock (_freeLock)
         {
             if (_free.Count > 0) return _free.Pop();
-            if (_contextsCreated >= IscsiLimits.CommandWindowDepth + IscsiLimits.ImmediateCommandsMax) return null;
+            // Cannot happen while the initiator respects the window (see CommandContextsMax); if it does, the command is rejected.
+            if (_contextsCreated >= IscsiLimits.CommandContextsMax) return null;
             _contextsCreated++;
         }
         return new ScsiCommandContext(this);
@@ -969,7 +977,7 @@ internal sealed class IscsiConnection
         IscsiSession? session = _session;
         if (session is not null)
         {
-            // ERL 0: losing the connection ends the session; its tasks are aborted (RFC 7143 §6.1.6... §7.1.5).
+            // ERL 0: losing the connection ends the session; its tasks are aborted (RFC 7143 §7, ErrorRecoveryLevel 0).
             List<ScsiCommandContext> aborted = session.AbortTasks(null);
             await WaitForExecutingAsync().ConfigureAwait(false);
             foreach (ScsiCommandContext command in aborted)
@@ -987,8 +995,8 @@ internal sealed class IscsiConnection
                 _logger.LogInformation("session TSIH {Tsih} of {Initiator} closed", session.Tsih, session.InitiatorName);
             }
         }
-        try { await _reader.CompleteAsync().ConfigureAwait(false); } catch (IOException) { } catch (ObjectDisposedException) { }
         try { await _writer.CompleteAsync().ConfigureAwait(false); } catch (IOException) { } catch (ObjectDisposedException) { }
+        try { await _reader.CompleteAsync().ConfigureAwait(false); } catch (IOException) { } catch (ObjectDisposedException) { }
         try { _socket.Dispose(); } catch (ObjectDisposedException) { }
         _server.ConnectionClosed(this);
         _finished.TrySetResult();

@@ -129,7 +129,7 @@ internal sealed class IscsiSession : ICommandWindow
         }
     }
 
-    /// <summary>Registers a command under its ITT; false when the ITT is already in use (§11.2.1.8... task in progress).</summary>
+    /// <summary>Registers a command under its ITT; false when the ITT is already in use (Reject reason "task in progress", RFC 7143 §11.17.1).</summary>
     public bool TryRegister(ScsiCommandContext command)
     {
         lock (_lock) return _tasks.TryAdd(command.InitiatorTaskTag, command);
@@ -153,12 +153,31 @@ internal sealed class IscsiSession : ICommandWindow
             {
                 _tasks.Remove(command.InitiatorTaskTag);
             }
-            if (!admitted) return;
-            if (command.Immediate) _immediateOutstanding--;
-            else _outstanding--;
-            Invariant.Assert(_outstanding >= 0 && _immediateOutstanding >= 0, "finished no more than admitted");
-            UpdateMaxCmdSN();
+            if (!admitted || command.WindowSlotReleased) return;
+            GiveBackSlot(command);
         }
+    }
+
+    /// <summary>
+    /// Gives a command's window slot back as its response is about to be sent, so the MaxCmdSN in
+    /// that very response already counts it as done (RFC 7143 §4.2.2.1).
+    /// </summary>
+    public void ReleaseWindowSlot(ScsiCommandContext command)
+    {
+        lock (_lock)
+        {
+            Invariant.Assert(!command.WindowSlotReleased, "a slot is given back once");
+            GiveBackSlot(command);
+            command.WindowSlotReleased = true;
+        }
+    }
+
+    private void GiveBackSlot(ScsiCommandContext command)
+    {
+        if (command.Immediate) _immediateOutstanding--;
+        else _outstanding--;
+        Invariant.Assert(_outstanding >= 0 && _immediateOutstanding >= 0, "finished no more than admitted");
+        UpdateMaxCmdSN();
     }
 
     /// <summary>Marks every matching task aborted and cancels it; returns them (for draining).</summary>

@@ -44,6 +44,9 @@ internal sealed class ScsiCommandContext : IThreadPoolWorkItem
     /// <summary>CmdSN (meaningless when <see cref="Immediate"/>).</summary>
     public uint CmdSN { get; set; }
 
+    /// <summary>Whether the command already gave its CmdSN window slot back (before its response, so that response can open the window).</summary>
+    public bool WindowSlotReleased { get; set; }
+
     /// <summary>Whether the I bit was set.</summary>
     public bool Immediate { get; set; }
 
@@ -56,7 +59,7 @@ internal sealed class ScsiCommandContext : IThreadPoolWorkItem
     /// <summary>Write bytes received so far.</summary>
     public int ReceivedBytes { get; set; }
 
-    /// <summary>End (exclusive) of the unsolicited region: immediate plus unsolicited Data-Out (RFC 7143 §4.2.5.1... FirstBurstLength).</summary>
+    /// <summary>End (exclusive) of the unsolicited region: immediate plus unsolicited Data-Out (RFC 7143 §13.10, §13.14: up to FirstBurstLength).</summary>
     public int UnsolicitedEnd { get; set; }
 
     /// <summary>Unsolicited bytes received (immediate data included).</summary>
@@ -98,6 +101,7 @@ internal sealed class ScsiCommandContext : IThreadPoolWorkItem
         OutstandingR2TCount = 0;
         Array.Clear(R2Ts);
         Immediate = false;
+        WindowSlotReleased = false;
     }
 
     /// <summary>Rents the data buffers sized by the expected lengths and points the task at them.</summary>
