@@ -31,6 +31,7 @@ internal sealed class Simulator
     private int completedReads;
     private int crashes;
     private int membershipChanges;
+    private bool converging;
     private ulong lastLeaderTerm;
 
     public Simulator(SimulationOptions options)
@@ -55,7 +56,7 @@ internal sealed class Simulator
         // Per-schedule configuration, also drawn from the seed.
         preVote = random.Chance(0.7);
         readOnly = random.Chance(0.5) || options.BrokenLeaseExtensionTicks > 0 ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe;
-        maxClockDriftTicks = random.Next(2);
+        maxClockDriftTicks = random.Next(3);
         maxSizePerMessageBytes = (ulong)(40 + random.Next(200));
         if (options.MaxSizePerMessageBytes != 0)
         {
@@ -269,12 +270,18 @@ internal sealed class Simulator
 
     private void TickAll()
     {
-        // One shared clock: every live member ticks together (no drift), so lease arithmetic is exact.
+        // One global clock; each member's tick clock may lose up to MaxClockDriftTicks ticks in any window of
+        // ElectionTicks global ticks (it runs slow by a bounded amount) — exactly the drift the lease tolerates.
         tick++;
         foreach (SimulatedNode node in nodes)
         {
             if (node.IsUp)
             {
+                if (!converging && node.TrySkipTick(tick, ElectionTicks, maxClockDriftTicks, random))
+                {
+                    continue;
+                }
+
                 node.Raft!.Tick();
                 if (node.Raft.Role == RaftRole.Leader && node.Raft.Term > lastLeaderTerm)
                 {
@@ -490,6 +497,7 @@ internal sealed class Simulator
     /// <summary>Heals everything and runs fault-free until every member applied the same committed prefix.</summary>
     private void Converge()
     {
+        converging = true;
         Network.HealAll();
         foreach (SimulatedNode node in nodes)
         {
