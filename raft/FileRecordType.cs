@@ -12,6 +12,9 @@ internal enum FileRecordType : byte
     /// <summary>The bootstrap membership: voter count u32, voters, learner count u32, learners.</summary>
     Bootstrap = 3,
 
-    /// <summary>index u64, term u64: the log was replaced by the installed snapshot at this point.</summary>
+    /// <summary>
+    /// index u64, term u64: the log before and at this point is gone (replaced by an installed snapshot, or
+    /// compacted); entries that follow continue from index + 1.
+    /// </summary>
     SnapshotBase = 4,
 }

@@ -136,6 +136,43 @@ public sealed class FileRaftLogStorageTests : IDisposable
     }
 
     [Fact]
+    public void CompactionUpToTheSnapshotIndexKeepsTheSuffixAcrossReopen()
+    {
+        using (FileRaftLogStorage storage = FileRaftLogStorage.Open(directory, Voters))
+        {
+            storage.Save(new HardState(2, 1, 8), Entries(1, 10, 2), null);
+            storage.Sync();
+            storage.CreateSnapshot(8, Voters, new byte[] { 1 }, out _);
+            Assert.Equal(StorageStatus.Ok, storage.Compact(8));
+            storage.Save(null, Entries(11, 12, 2), null);
+            storage.Sync();
+        }
+
+        using FileRaftLogStorage reopened = FileRaftLogStorage.Open(directory, Voters);
+        Assert.Equal(9UL, reopened.FirstIndex);
+        Assert.Equal(12UL, reopened.LastIndex);
+        Assert.Equal(StorageStatus.Ok, reopened.Term(8, out ulong term));
+        Assert.Equal(2UL, term);
+    }
+
+    [Fact]
+    public void CorruptSnapshotFileRefusesToOpen()
+    {
+        using (FileRaftLogStorage storage = FileRaftLogStorage.Open(directory, Voters))
+        {
+            storage.Save(new HardState(2, 1, 8), Entries(1, 10, 2), null);
+            storage.Sync();
+            storage.CreateSnapshot(8, Voters, new byte[] { 1, 2, 3 }, out _);
+        }
+
+        string snapshotPath = Path.Combine(directory, "snapshot.bin");
+        byte[] bytes = File.ReadAllBytes(snapshotPath);
+        bytes[^1] ^= 0x55;
+        File.WriteAllBytes(snapshotPath, bytes);
+        Assert.Throws<InvalidDataException>(() => FileRaftLogStorage.Open(directory, Voters));
+    }
+
+    [Fact]
     public void InstalledSnapshotReplacesTheLogAcrossReopen()
     {
         using (FileRaftLogStorage storage = FileRaftLogStorage.Open(directory, Voters))
