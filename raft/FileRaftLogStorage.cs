@@ -11,8 +11,11 @@ namespace Sds.Raft;
 /// payload starting with a <see cref="FileRecordType"/>. Replaying it rebuilds the log: an entry whose index
 /// is at or below the last one truncates the suffix first (the same rule <see cref="Save"/> follows).
 /// <see cref="Sync"/> is one fsync of the segment.</para>
+/// <para>Each <see cref="Save"/> is one atomic group of records closed by a group-end record; replay applies
+/// a group only when it reaches its end, so a Ready is never half-persisted (new entries without the hard
+/// state, or a commit index without its entries).</para>
 /// <para>Recovery: a record that is short or fails its checksum ends the replay and the file is truncated
-/// there. A crash can only tear the tail (records are appended and synced in order), so this drops exactly
+/// at the end of the last complete group. A crash can only tear the tail (records are appended and synced in order), so this drops exactly
 /// the writes that were never synced — which Raft never relied on, as nothing was acknowledged before
 /// <see cref="Sync"/> returned. Corruption in the middle is indistinguishable and would also be truncated;
 /// detecting it needs a second copy (out of scope).</para>
@@ -77,6 +80,7 @@ public sealed class FileRaftLogStorage : IRaftLogStorage, IDisposable
         {
             storage = new FileRaftLogStorage(directory, bootstrap, new MemoryRaftLogStorage(bootstrap), segment);
             storage.WriteBootstrap(bootstrap);
+            storage.WriteGroupEnd();
             storage.Sync();
             return storage;
         }
@@ -135,10 +139,18 @@ public sealed class FileRaftLogStorage : IRaftLogStorage, IDisposable
             WriteHardState(state);
             memory.Save(state, [], null);
         }
+
+        WriteGroupEnd();
     }
 
     /// <inheritdoc/>
     public void Sync() => segment.Flush(flushToDisk: true);
+
+    /// <summary>Pushes buffered records to the OS without fsync (tests find record boundaries with it).</summary>
+    internal void FlushToOperatingSystem() => segment.Flush(flushToDisk: false);
+
+    /// <summary>Current segment length in bytes, buffered records included.</summary>
+    internal long SegmentLengthBytes => segment.Length;
 
     /// <inheritdoc/>
     public StorageStatus CreateSnapshot(ulong index, ConfState confState, ReadOnlyMemory<byte> data, out Snapshot? snapshot)
@@ -185,6 +197,7 @@ public sealed class FileRaftLogStorage : IRaftLogStorage, IDisposable
         }
 
         WriteHardState(memory.HardState);
+        WriteGroupEnd();
         segment.Flush(flushToDisk: true);
         segment.Dispose();
         File.Move(temporary, path, overwrite: true);
@@ -214,6 +227,12 @@ public sealed class FileRaftLogStorage : IRaftLogStorage, IDisposable
         BinaryPrimitives.WriteUInt64LittleEndian(record[9..], entry.Index);
         record[17] = (byte)entry.Type;
         entry.Data.Span.CopyTo(record[18..]);
+        WriteRecord(record);
+    }
+
+    private void WriteGroupEnd()
+    {
+        Span<byte> record = [(byte)FileRecordType.GroupEnd];
         WriteRecord(record);
     }
 
@@ -275,12 +294,15 @@ public sealed class FileRaftLogStorage : IRaftLogStorage, IDisposable
             }
 
             byte[] payload = new byte[length];
-            if (!ReadFully(segment, payload) || Crc32C.Compute(payload) != checksum || !replay.Apply(payload))
+            if (!ReadFully(segment, payload) || Crc32C.Compute(payload) != checksum)
             {
                 break;
             }
 
-            goodOffset = segment.Position;
+            if (replay.Take(payload))
+            {
+                goodOffset = segment.Position;
+            }
         }
 
         replay.TruncatedBytes = segment.Length - goodOffset;

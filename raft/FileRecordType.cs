@@ -17,4 +17,10 @@ internal enum FileRecordType : byte
     /// compacted); entries that follow continue from index + 1.
     /// </summary>
     SnapshotBase = 4,
+
+    /// <summary>
+    /// Ends one atomic group (one <c>Save</c>, the bootstrap, or a compaction rewrite): replay applies a group's
+    /// records only when it reaches this marker, so a crash inside a group loses the whole group.
+    /// </summary>
+    GroupEnd = 5,
 }
