@@ -532,6 +532,9 @@ internal sealed class Raft
                 // Thesis §3.10: the leader asked us to take over; campaign at once, past any lease.
                 Campaign(transfer: true);
                 break;
+            case MessageType.ReadIndexResponse:
+                readStates.Add(new ReadState(m.Index, m.Context));
+                break;
             default:
                 // Responses addressed to an earlier role of ours.
                 break;
@@ -597,6 +600,10 @@ internal sealed class Raft
             case MessageType.HeartbeatResponse:
                 progress.RecentActive = true;
                 HandleHeartbeatResponse(m, progress);
+                break;
+            case MessageType.ReadIndex:
+                // A follower's forwarded read; if it can't be served now it is dropped and the client retries.
+                StartRead(m.From, m.Context);
                 break;
             default:
                 break;
@@ -998,14 +1005,30 @@ internal sealed class Raft
         }
     }
 
-    /// <summary>Starts a linearizable read (Raft thesis §6.4) tagged <paramref name="requestContext"/>.</summary>
+    /// <summary>
+    /// Starts a linearizable read (Raft thesis §6.4) tagged <paramref name="requestContext"/>. On a follower
+    /// the request is forwarded to the leader (thesis §6.4 "followers can help"); its answer arrives as a
+    /// ReadState in a later Ready, or never if the leader changes — the caller times out and retries.
+    /// </summary>
     public ReadIndexStatus ReadIndex(ulong requestContext)
     {
         if (Role != RaftRole.Leader)
         {
-            return ReadIndexStatus.NotLeader;
+            if (Role != RaftRole.Follower || Lead == None)
+            {
+                return ReadIndexStatus.NotLeader;
+            }
+
+            Send(new Message { Type = MessageType.ReadIndex, To = Lead, Term = Term, Context = requestContext });
+            return ReadIndexStatus.Forwarded;
         }
 
+        return StartRead(None, requestContext);
+    }
+
+    /// <summary>Leader side of a read for <paramref name="origin"/> (None = a local client).</summary>
+    private ReadIndexStatus StartRead(ulong origin, ulong requestContext)
+    {
         // Thesis §6.4 step 1: until an entry of this term is committed, our commit index may be stale.
         if (Log.TermOrZero(Log.Committed) != Term)
         {
@@ -1014,7 +1037,7 @@ internal sealed class Raft
 
         if (Tracker.Voters.Count == 1 && Tracker.IsVoter(Id))
         {
-            readStates.Add(new ReadState(Log.Committed, requestContext));
+            ReleaseRead(new PendingRead(Log.Committed, requestContext, 0, origin));
             return ReadIndexStatus.Accepted;
         }
 
@@ -1022,7 +1045,7 @@ internal sealed class Raft
         {
             // Thesis §6.4.1: within the lease no other leader can exist, so no round trip is needed.
             LeaseReads++;
-            readStates.Add(new ReadState(Log.Committed, requestContext));
+            ReleaseRead(new PendingRead(Log.Committed, requestContext, 0, origin));
             return ReadIndexStatus.Accepted;
         }
 
@@ -1034,9 +1057,22 @@ internal sealed class Raft
         // Thesis §6.4 steps 2–3: record the commit index, then confirm leadership with a fresh heartbeat
         // round acknowledged by a majority (sent after the read arrived).
         readRound++;
-        pendingReads.Enqueue(new PendingRead(Log.Committed, requestContext, readRound));
+        pendingReads.Enqueue(new PendingRead(Log.Committed, requestContext, readRound, origin));
         BroadcastHeartbeat(readRound);
         return ReadIndexStatus.Accepted;
+    }
+
+    private void ReleaseRead(PendingRead read)
+    {
+        if (read.Origin == None)
+        {
+            readStates.Add(new ReadState(read.Index, read.RequestContext));
+        }
+        else
+        {
+            // Thesis §6.4: the follower serves the read once it has applied up to this index.
+            Send(new Message { Type = MessageType.ReadIndexResponse, To = read.Origin, Term = Term, Index = read.Index, Context = read.RequestContext });
+        }
     }
 
     /// <summary>
@@ -1074,8 +1110,7 @@ internal sealed class Raft
         ulong confirmedRound = Tracker.QuorumReadRound(Id, readRound);
         while (pendingReads.Count > 0 && pendingReads.Peek().Round <= confirmedRound)
         {
-            PendingRead read = pendingReads.Dequeue();
-            readStates.Add(new ReadState(read.Index, read.RequestContext));
+            ReleaseRead(pendingReads.Dequeue());
         }
     }
 

@@ -112,7 +112,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
         for (ulong seed = 1; seed <= 1000; seed++)
         {
             SimulationResult result = Simulator.RunSeed(new SimulationOptions { Seed = seed, MemberCount = 3, BrokenNoSync = true });
-            if (!result.Passed)
+            if (!result.Passed && result.Violation!.Property != "liveness")
             {
                 output.WriteLine($"caught after {seed} seeds: {result}");
                 return;

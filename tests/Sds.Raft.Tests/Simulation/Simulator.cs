@@ -357,7 +357,8 @@ internal sealed class Simulator
         else
         {
             ulong context = nextReadContext++;
-            if (target.Raft!.ReadIndex(context) != ReadIndexStatus.Accepted)
+            ReadIndexStatus status = target.Raft!.ReadIndex(context);
+            if (status is not (ReadIndexStatus.Accepted or ReadIndexStatus.Forwarded))
             {
                 return;
             }
@@ -531,6 +532,8 @@ internal sealed class Simulator
             Checker.Check(nodes);
         }
 
+        // Not converging may mean the data is gone; say so precisely if it is.
+        Checker.CheckAcknowledgedWritesSurvived(nodes);
         throw new SimulationViolation("liveness", "the healed group did not converge:\n" + Describe());
     }
 
