@@ -39,7 +39,10 @@ internal sealed class Raft
     // for the rest of the term.
     private bool leaseRevoked;
 
+    // Heartbeat rounds sent for ReadIndex this term; followers echo the round they saw (thesis §6.4).
     private ulong readRound;
+
+    // Bytes a leader appended this term that were not yet handed out as committed (MaxUncommittedBytes).
     private ulong uncommittedBytes;
 
     /// <summary>Creates the core from the persisted state in <see cref="RaftConfig.Storage"/>.</summary>
@@ -50,6 +53,7 @@ internal sealed class Raft
         random = config.Random ?? new SplitMix64Random(config.Id);
         IRaftLogStorage storage = config.Storage;
         Id = config.Id;
+
         // The state machine starts from the latest snapshot (or from nothing), and so does membership.
         ConfState confState = storage.ConfState;
         ulong snapshotIndex = storage.FirstIndex - 1;
