@@ -1034,7 +1034,7 @@ internal sealed class Raft
     private ReadIndexStatus StartRead(ulong origin, ulong requestContext)
     {
         // Thesis §6.4 step 1: until an entry of this term is committed, our commit index may be stale.
-        if (Log.TermOrZero(Log.Committed) != Term)
+        if (Log.TermOrZero(Log.Committed) != Term && !config.TestOnlyUnsafeReadBeforeTermCommit)
         {
             return ReadIndexStatus.NotReady;
         }

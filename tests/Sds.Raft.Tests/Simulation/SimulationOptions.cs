@@ -37,6 +37,9 @@ internal sealed class SimulationOptions
     /// <summary>TEST ONLY broken variant: leases outlive the followers' vote-refusal window by this many ticks; forces lease reads.</summary>
     public int BrokenLeaseExtensionTicks { get; init; }
 
+    /// <summary>TEST ONLY broken variant: reads served before the leader committed an entry of its term.</summary>
+    public bool BrokenReadBeforeTermCommit { get; init; }
+
     /// <summary>TEST ONLY broken variant: the host acknowledges without syncing (fsync lies).</summary>
     public bool BrokenNoSync { get; init; }
 }

@@ -106,6 +106,25 @@ public sealed class SimulationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void BrokenReadBeforeTheLeaderCommittedItsTermIsCaught()
+    {
+        // Goal: reads are really checked for linearizability — a new leader that answers reads before its
+        // no-op commits may not yet know the commit index (thesis §6.4 step 1) and returns stale values.
+        for (ulong seed = 1; seed <= 3000; seed++)
+        {
+            SimulationResult result = Simulator.RunSeed(new SimulationOptions { Seed = seed, MemberCount = 3, BrokenReadBeforeTermCommit = true });
+            if (!result.Passed)
+            {
+                output.WriteLine($"caught after {seed} seeds: {result}");
+                Assert.Equal("linearizability", result.Violation!.Property);
+                return;
+            }
+        }
+
+        Assert.Fail("reads before the term's first commit survived 3000 seeds");
+    }
+
+    [Fact]
     public void BrokenHostThatNeverSyncsIsCaught()
     {
         // Goal: crashes really lose unsynced state — a host that skips fsync loses acknowledged writes.

@@ -145,6 +145,7 @@ internal sealed class Simulator
         TestOnlyUnsafeCommitPreviousTerm = Options.BrokenCommitPreviousTerm,
         TestOnlyUnsafeSkipVoteLogCheck = Options.BrokenSkipVoteLogCheck,
         TestOnlyUnsafeLeaseExtensionTicks = Options.BrokenLeaseExtensionTicks,
+        TestOnlyUnsafeReadBeforeTermCommit = Options.BrokenReadBeforeTermCommit,
     };
 
     private void RandomAction()
