@@ -444,10 +444,13 @@ internal sealed class Raft
         }
         else if (m.Term < Term)
         {
-            if (config.CheckQuorum && m.Type is MessageType.Append or MessageType.Heartbeat)
+            if ((config.CheckQuorum || config.PreVote) && m.Type is MessageType.Append or MessageType.Heartbeat)
             {
                 // A stale leader (e.g. one partitioned away, whose followers moved on) learns our term from
-                // this answer and steps down; ignoring it would leave it leading a minority forever.
+                // this answer and steps down; ignoring it would leave it leading a minority forever. With
+                // PreVote this also frees a member whose term rose in a failed campaign: the pre-votes it asks
+                // for next are refused by up-to-date logs, and only a new election at a higher term lets the
+                // leader of the old term reach it again (the leader must step down first).
                 Send(new Message { Type = MessageType.AppendResponse, To = m.From, Term = Term });
             }
             else if (m.Type == MessageType.PreVote)

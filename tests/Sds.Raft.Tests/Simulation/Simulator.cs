@@ -19,6 +19,7 @@ internal sealed class Simulator
     private readonly bool preVote;
     private readonly ReadOnlyOption readOnly;
     private readonly int maxClockDriftTicks;
+    private readonly bool checkQuorum;
     private readonly ulong maxSizePerMessageBytes;
     private readonly int maxInflightMessages;
     private readonly int heartbeatTicks;
@@ -57,6 +58,7 @@ internal sealed class Simulator
         preVote = random.Chance(0.7);
         readOnly = random.Chance(0.5) || options.BrokenLeaseExtensionTicks > 0 ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe;
         maxClockDriftTicks = random.Next(3);
+        checkQuorum = readOnly == ReadOnlyOption.LeaseBased || random.Chance(0.7);
         maxSizePerMessageBytes = (ulong)(40 + random.Next(200));
         if (options.MaxSizePerMessageBytes != 0)
         {
@@ -135,7 +137,7 @@ internal sealed class Simulator
         ElectionTicks = ElectionTicks,
         HeartbeatTicks = heartbeatTicks,
         PreVote = preVote,
-        CheckQuorum = true,
+        CheckQuorum = checkQuorum,
         ReadOnly = readOnly,
         MaxClockDriftTicks = maxClockDriftTicks,
         MaxSizePerMessageBytes = maxSizePerMessageBytes,
@@ -563,7 +565,7 @@ internal sealed class Simulator
             text.AppendLine();
         }
 
-        text.Append($"  in flight: {Network.Count}, preVote={preVote}, readOnly={readOnly}, maxSize={maxSizePerMessageBytes}, inflight={maxInflightMessages}");
+        text.Append($"  in flight: {Network.Count}, preVote={preVote}, checkQuorum={checkQuorum}, readOnly={readOnly}, maxSize={maxSizePerMessageBytes}, inflight={maxInflightMessages}");
         return text.ToString();
     }
 
