@@ -163,7 +163,7 @@ internal sealed class SimulatedNode : IReadyHandler
     /// <summary>After Advance: snapshot and compact when the log grew (Raft §7), on both images.</summary>
     public void MaybeCompact()
     {
-        if (AppliedIndex < Storage.FirstIndex + (ulong)simulator.Options.CompactThresholdEntries)
+        if (AppliedIndex < Storage.FirstIndex + (ulong)simulator.CompactThresholdEntries)
         {
             return;
         }

@@ -10,7 +10,6 @@ namespace Sds.Raft.Tests.Simulation;
 /// </summary>
 internal sealed class Simulator
 {
-    private const int ElectionTicks = 10;
     private const long ConvergeStepsMax = 60_000;
 
     private readonly SplitMix64Random random;
@@ -20,6 +19,9 @@ internal sealed class Simulator
     private readonly ReadOnlyOption readOnly;
     private readonly int maxClockDriftTicks;
     private readonly bool checkQuorum;
+    private readonly int electionTicks;
+    private readonly ulong maxUncommittedBytes;
+    private readonly ulong maxCommittedSizePerReadyBytes;
     private readonly ulong maxSizePerMessageBytes;
     private readonly int maxInflightMessages;
     private readonly int heartbeatTicks;
@@ -66,7 +68,11 @@ internal sealed class Simulator
         }
 
         maxInflightMessages = 1 + random.Next(8);
+        electionTicks = 6 + random.Next(10);
         heartbeatTicks = 1 + random.Next(3);
+        maxUncommittedBytes = random.Chance(0.3) ? (ulong)(200 + random.Next(2000)) : 64 * 1024 * 1024;
+        maxCommittedSizePerReadyBytes = random.Chance(0.3) ? (ulong)(30 + random.Next(300)) : 4 * 1024 * 1024;
+        CompactThresholdEntries = Options.CompactThresholdEntries > 0 ? Options.CompactThresholdEntries : 6 + random.Next(40);
         foreach (SimulatedNode node in nodes)
         {
             node.Start(ConfigFor(node));
@@ -74,6 +80,9 @@ internal sealed class Simulator
     }
 
     public SimulationOptions Options { get; }
+
+    /// <summary>Applied entries beyond the snapshot before a member snapshots and compacts.</summary>
+    public int CompactThresholdEntries { get; }
 
     public SimulatedNetwork Network { get; }
 
@@ -134,7 +143,9 @@ internal sealed class Simulator
     {
         Id = node.Id,
         Storage = node.Storage,
-        ElectionTicks = ElectionTicks,
+        ElectionTicks = electionTicks,
+        MaxUncommittedBytes = maxUncommittedBytes,
+        MaxCommittedSizePerReadyBytes = maxCommittedSizePerReadyBytes,
         HeartbeatTicks = heartbeatTicks,
         PreVote = preVote,
         CheckQuorum = checkQuorum,
@@ -280,7 +291,7 @@ internal sealed class Simulator
         {
             if (node.IsUp)
             {
-                if (!converging && node.TrySkipTick(tick, ElectionTicks, maxClockDriftTicks, random))
+                if (!converging && node.TrySkipTick(tick, electionTicks, maxClockDriftTicks, random))
                 {
                     continue;
                 }
@@ -565,7 +576,7 @@ internal sealed class Simulator
             text.AppendLine();
         }
 
-        text.Append($"  in flight: {Network.Count}, preVote={preVote}, checkQuorum={checkQuorum}, readOnly={readOnly}, maxSize={maxSizePerMessageBytes}, inflight={maxInflightMessages}");
+        text.Append($"  in flight: {Network.Count}, electionTicks={electionTicks}, heartbeatTicks={heartbeatTicks}, preVote={preVote}, checkQuorum={checkQuorum}, readOnly={readOnly}, maxSize={maxSizePerMessageBytes}, inflight={maxInflightMessages}");
         return text.ToString();
     }
 
