@@ -34,9 +34,12 @@ public sealed class SimulationTests(ITestOutputHelper output)
         long leaseReads = 0;
         long membershipChanges = 0;
         object gate = new();
-        Parallel.For(0, SeedsPerGroupSize * 2, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
+        // Soak runs widen the range: SDS_RAFT_SCHEDULES=N SDS_RAFT_FIRST_SEED=S.
+        int schedules = int.TryParse(Environment.GetEnvironmentVariable("SDS_RAFT_SCHEDULES"), out int n) ? n : SeedsPerGroupSize * 2;
+        ulong firstSeed = ulong.TryParse(Environment.GetEnvironmentVariable("SDS_RAFT_FIRST_SEED"), out ulong f) ? f : 1;
+        Parallel.For(0, schedules, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
         {
-            ulong seed = (ulong)i + 1;
+            ulong seed = (ulong)i + firstSeed;
             SimulationResult result = Simulator.RunSeed(new SimulationOptions { Seed = seed, MemberCount = MembersForSeed(seed) });
             lock (gate)
             {
@@ -54,7 +57,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
             }
         });
 
-        output.WriteLine($"{SeedsPerGroupSize * 2} schedules in {stopwatch.Elapsed.TotalSeconds:F1}s: {steps} steps, {elections} elections, {crashes} crashes, {acked} acked writes, {reads} linearizable reads ({leaseReads} from leases), {membershipChanges} membership changes");
+        output.WriteLine($"{schedules} schedules (seeds {firstSeed}..{firstSeed + (ulong)schedules - 1}) in {stopwatch.Elapsed.TotalSeconds:F1}s: {steps} steps, {elections} elections, {crashes} crashes, {acked} acked writes, {reads} linearizable reads ({leaseReads} from leases), {membershipChanges} membership changes");
         foreach (SimulationResult failure in failures.OrderBy(static f => f.Seed).Take(10))
         {
             output.WriteLine(failure.ToString());
