@@ -17,8 +17,35 @@ internal sealed class FileLogReplay
 
     public long TruncatedBytes { get; set; }
 
-    /// <summary>Applies one record; false when it is malformed (treated like a torn record).</summary>
-    public bool Apply(byte[] payload)
+    private readonly List<byte[]> pending = [];
+
+    /// <summary>
+    /// Takes one checksummed record. Records are buffered until their group's <see cref="FileRecordType.GroupEnd"/>
+    /// and then applied together, so a torn group leaves no trace. Returns true at a group end.
+    /// </summary>
+    public bool Take(byte[] payload)
+    {
+        if ((FileRecordType)payload[0] != FileRecordType.GroupEnd)
+        {
+            pending.Add(payload);
+            return false;
+        }
+
+        foreach (byte[] record in pending)
+        {
+            if (!Apply(record))
+            {
+                // The checksum held, so this is not a torn write: refuse rather than guess.
+                throw new InvalidDataException($"raft log record of type {record[0]} is malformed");
+            }
+        }
+
+        pending.Clear();
+        return true;
+    }
+
+    /// <summary>Applies one record; false when it is malformed.</summary>
+    private bool Apply(byte[] payload)
     {
         ReadOnlySpan<byte> body = payload.AsSpan(1);
         switch ((FileRecordType)payload[0])

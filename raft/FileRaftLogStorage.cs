@@ -11,8 +11,11 @@ namespace Sds.Raft;
 /// payload starting with a <see cref="FileRecordType"/>. Replaying it rebuilds the log: an entry whose index
 /// is at or below the last one truncates the suffix first (the same rule <see cref="Save"/> follows).
 /// <see cref="Sync"/> is one fsync of the segment.</para>
+/// <para>Each <see cref="Save"/> is one atomic group of records closed by a group-end record; replay applies
+/// a group only when it reaches its end, so a Ready is never half-persisted (new entries without the hard
+/// state, or a commit index without its entries).</para>
 /// <para>Recovery: a record that is short or fails its checksum ends the replay and the file is truncated
-/// there. A crash can only tear the tail (records are appended and synced in order), so this drops exactly
+/// at the end of the last complete group. A crash can only tear the tail (records are appended and synced in order), so this drops exactly
 /// the writes that were never synced — which Raft never relied on, as nothing was acknowledged before
 /// <see cref="Sync"/> returned. Corruption in the middle is indistinguishable and would also be truncated;
 /// detecting it needs a second copy (out of scope).</para>
@@ -20,7 +23,9 @@ namespace Sds.Raft;
 /// <see cref="Compact"/> rewrites the segment (bootstrap, hard state, retained entries) the same way; it is
 /// rare and proportional to the retained log. Known gap: the directory itself is not fsynced after a
 /// rename, so on some file systems a power loss right after a rename may keep the old file.</para>
-/// <para>I/O errors surface as exceptions from the file APIs: they are operating errors for the caller's edge.</para>
+/// <para>I/O errors surface as exceptions from the file APIs, and <see cref="Open"/> throws
+/// <see cref="InvalidDataException"/> for a corrupt snapshot file or a log that doesn't line up with it: these
+/// are operating errors for the caller's edge, which must not start the member on lost state.</para>
 /// </remarks>
 public sealed class FileRaftLogStorage : IRaftLogStorage, IDisposable
 {
@@ -75,13 +80,26 @@ public sealed class FileRaftLogStorage : IRaftLogStorage, IDisposable
         {
             storage = new FileRaftLogStorage(directory, bootstrap, new MemoryRaftLogStorage(bootstrap), segment);
             storage.WriteBootstrap(bootstrap);
+            storage.WriteGroupEnd();
             storage.Sync();
             return storage;
         }
 
-        FileLogReplay replay = ReplaySegment(segment);
-        ConfState recoveredBootstrap = replay.Bootstrap ?? bootstrap;
-        MemoryRaftLogStorage memory = Rebuild(recoveredBootstrap, replay, snapshot);
+        FileLogReplay replay;
+        ConfState recoveredBootstrap;
+        MemoryRaftLogStorage memory;
+        try
+        {
+            replay = ReplaySegment(segment);
+            recoveredBootstrap = replay.Bootstrap ?? bootstrap;
+            memory = Rebuild(recoveredBootstrap, replay, snapshot);
+        }
+        catch
+        {
+            segment.Dispose();
+            throw;
+        }
+
         storage = new FileRaftLogStorage(directory, recoveredBootstrap, memory, segment)
         {
             RecoveredTruncatedBytes = replay.TruncatedBytes,
@@ -107,11 +125,7 @@ public sealed class FileRaftLogStorage : IRaftLogStorage, IDisposable
             // The snapshot file is durable before the record that says the log now starts there.
             WriteSnapshotFile(snapshot);
             memory.Save(null, [], snapshot);
-            Span<byte> record = stackalloc byte[17];
-            record[0] = (byte)FileRecordType.SnapshotBase;
-            BinaryPrimitives.WriteUInt64LittleEndian(record[1..], snapshot.Metadata.Index);
-            BinaryPrimitives.WriteUInt64LittleEndian(record[9..], snapshot.Metadata.Term);
-            WriteRecord(record);
+            WriteSnapshotBase(snapshot.Metadata.Index, snapshot.Metadata.Term);
         }
 
         foreach (Entry entry in entries)
@@ -125,10 +139,18 @@ public sealed class FileRaftLogStorage : IRaftLogStorage, IDisposable
             WriteHardState(state);
             memory.Save(state, [], null);
         }
+
+        WriteGroupEnd();
     }
 
     /// <inheritdoc/>
     public void Sync() => segment.Flush(flushToDisk: true);
+
+    /// <summary>Pushes buffered records to the OS without fsync (tests find record boundaries with it).</summary>
+    internal void FlushToOperatingSystem() => segment.Flush(flushToDisk: false);
+
+    /// <summary>Current segment length in bytes, buffered records included.</summary>
+    internal long SegmentLengthBytes => segment.Length;
 
     /// <inheritdoc/>
     public StorageStatus CreateSnapshot(ulong index, ConfState confState, ReadOnlyMemory<byte> data, out Snapshot? snapshot)
@@ -158,6 +180,11 @@ public sealed class FileRaftLogStorage : IRaftLogStorage, IDisposable
         segment.Dispose();
         segment = new FileStream(temporary, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 64 * 1024);
         WriteBootstrap(bootstrap);
+
+        // The log now starts after (index, term): recovery needs that point to line the suffix up with the
+        // snapshot file even when the compaction reached the snapshot's own index.
+        Invariant.Assert(memory.Term(index, out ulong baseTerm) == StorageStatus.Ok, "compaction point must have a term");
+        WriteSnapshotBase(index, baseTerm);
         List<Entry> retained = [];
         if (memory.FirstIndex <= memory.LastIndex)
         {
@@ -170,6 +197,7 @@ public sealed class FileRaftLogStorage : IRaftLogStorage, IDisposable
         }
 
         WriteHardState(memory.HardState);
+        WriteGroupEnd();
         segment.Flush(flushToDisk: true);
         segment.Dispose();
         File.Move(temporary, path, overwrite: true);
@@ -199,6 +227,21 @@ public sealed class FileRaftLogStorage : IRaftLogStorage, IDisposable
         BinaryPrimitives.WriteUInt64LittleEndian(record[9..], entry.Index);
         record[17] = (byte)entry.Type;
         entry.Data.Span.CopyTo(record[18..]);
+        WriteRecord(record);
+    }
+
+    private void WriteGroupEnd()
+    {
+        Span<byte> record = [(byte)FileRecordType.GroupEnd];
+        WriteRecord(record);
+    }
+
+    private void WriteSnapshotBase(ulong index, ulong term)
+    {
+        Span<byte> record = stackalloc byte[17];
+        record[0] = (byte)FileRecordType.SnapshotBase;
+        BinaryPrimitives.WriteUInt64LittleEndian(record[1..], index);
+        BinaryPrimitives.WriteUInt64LittleEndian(record[9..], term);
         WriteRecord(record);
     }
 
@@ -251,12 +294,15 @@ public sealed class FileRaftLogStorage : IRaftLogStorage, IDisposable
             }
 
             byte[] payload = new byte[length];
-            if (!ReadFully(segment, payload) || Crc32C.Compute(payload) != checksum || !replay.Apply(payload))
+            if (!ReadFully(segment, payload) || Crc32C.Compute(payload) != checksum)
             {
                 break;
             }
 
-            goodOffset = segment.Position;
+            if (replay.Take(payload))
+            {
+                goodOffset = segment.Position;
+            }
         }
 
         replay.TruncatedBytes = segment.Length - goodOffset;
@@ -286,8 +332,13 @@ public sealed class FileRaftLogStorage : IRaftLogStorage, IDisposable
             entries = agrees ? entries.FindAll(e => e.Index > metadata.Index) : [];
         }
 
-        if (entries.Count > 0 && entries[0].Index == memory.LastIndex + 1)
+        if (entries.Count > 0)
         {
+            if (entries[0].Index != memory.LastIndex + 1)
+            {
+                throw new InvalidDataException($"raft log starts at {entries[0].Index} but the snapshot ends at {memory.LastIndex}");
+            }
+
             memory.Save(null, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(entries), null);
         }
 
@@ -333,17 +384,19 @@ public sealed class FileRaftLogStorage : IRaftLogStorage, IDisposable
             return null;
         }
 
+        // The file is only ever renamed into place complete, so a bad one is corruption, not a torn write:
+        // refuse to start rather than silently lose the state it held.
         byte[] bytes = File.ReadAllBytes(path);
         if (bytes.Length < 12 || BinaryPrimitives.ReadUInt32LittleEndian(bytes) != SnapshotMagic)
         {
-            return null;
+            throw new InvalidDataException($"{path}: not a snapshot file");
         }
 
         int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(4));
         ReadOnlySpan<byte> body = bytes.AsSpan(12);
         if (body.Length != length || Crc32C.Compute(body) != BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)))
         {
-            return null;
+            throw new InvalidDataException($"{path}: snapshot checksum mismatch");
         }
 
         ulong index = BinaryPrimitives.ReadUInt64LittleEndian(body);

@@ -32,4 +32,10 @@ public enum MessageType : byte
 
     /// <summary>Leadership transfer (Raft thesis §3.10): the receiver starts an election at once.</summary>
     TimeoutNow = 10,
+
+    /// <summary>A follower forwards a client's ReadIndex request to the leader (thesis §6.4); Context is the request id.</summary>
+    ReadIndex = 11,
+
+    /// <summary>The leader's answer: Index is the read index for request Context.</summary>
+    ReadIndexResponse = 12,
 }

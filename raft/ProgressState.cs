@@ -1,7 +1,7 @@
 namespace Sds.Raft;
 
-/// <summary>How the leader currently replicates to one follower (flow control).</summary>
-internal enum ProgressState : byte
+/// <summary>How the leader currently replicates to one member (flow control). Reported by <c>RawNode.TryGetProgress</c>.</summary>
+public enum ProgressState : byte
 {
     /// <summary>Match unknown: one Append at a time, waiting for each answer (backtracking).</summary>
     Probe = 0,

@@ -39,7 +39,10 @@ internal sealed class Raft
     // for the rest of the term.
     private bool leaseRevoked;
 
+    // Heartbeat rounds sent for ReadIndex this term; followers echo the round they saw (thesis §6.4).
     private ulong readRound;
+
+    // Bytes a leader appended this term that were not yet handed out as committed (MaxUncommittedBytes).
     private ulong uncommittedBytes;
 
     /// <summary>Creates the core from the persisted state in <see cref="RaftConfig.Storage"/>.</summary>
@@ -50,6 +53,7 @@ internal sealed class Raft
         random = config.Random ?? new SplitMix64Random(config.Id);
         IRaftLogStorage storage = config.Storage;
         Id = config.Id;
+
         // The state machine starts from the latest snapshot (or from nothing), and so does membership.
         ConfState confState = storage.ConfState;
         ulong snapshotIndex = storage.FirstIndex - 1;
@@ -440,10 +444,13 @@ internal sealed class Raft
         }
         else if (m.Term < Term)
         {
-            if (config.CheckQuorum && m.Type is MessageType.Append or MessageType.Heartbeat)
+            if ((config.CheckQuorum || config.PreVote) && m.Type is MessageType.Append or MessageType.Heartbeat)
             {
                 // A stale leader (e.g. one partitioned away, whose followers moved on) learns our term from
-                // this answer and steps down; ignoring it would leave it leading a minority forever.
+                // this answer and steps down; ignoring it would leave it leading a minority forever. With
+                // PreVote this also frees a member whose term rose in a failed campaign: the pre-votes it asks
+                // for next are refused by up-to-date logs, and only a new election at a higher term lets the
+                // leader of the old term reach it again (the leader must step down first).
                 Send(new Message { Type = MessageType.AppendResponse, To = m.From, Term = Term });
             }
             else if (m.Type == MessageType.PreVote)
@@ -532,6 +539,9 @@ internal sealed class Raft
                 // Thesis §3.10: the leader asked us to take over; campaign at once, past any lease.
                 Campaign(transfer: true);
                 break;
+            case MessageType.ReadIndexResponse:
+                readStates.Add(new ReadState(m.Index, m.Context));
+                break;
             default:
                 // Responses addressed to an earlier role of ours.
                 break;
@@ -597,6 +607,10 @@ internal sealed class Raft
             case MessageType.HeartbeatResponse:
                 progress.RecentActive = true;
                 HandleHeartbeatResponse(m, progress);
+                break;
+            case MessageType.ReadIndex:
+                // A follower's forwarded read; if it can't be served now it is dropped and the client retries.
+                StartRead(m.From, m.Context);
                 break;
             default:
                 break;
@@ -998,23 +1012,39 @@ internal sealed class Raft
         }
     }
 
-    /// <summary>Starts a linearizable read (Raft thesis §6.4) tagged <paramref name="requestContext"/>.</summary>
+    /// <summary>
+    /// Starts a linearizable read (Raft thesis §6.4) tagged <paramref name="requestContext"/>. On a follower
+    /// the request is forwarded to the leader (thesis §6.4 "followers can help"); its answer arrives as a
+    /// ReadState in a later Ready, or never if the leader changes — the caller times out and retries.
+    /// </summary>
     public ReadIndexStatus ReadIndex(ulong requestContext)
     {
         if (Role != RaftRole.Leader)
         {
-            return ReadIndexStatus.NotLeader;
+            if (Role != RaftRole.Follower || Lead == None)
+            {
+                return ReadIndexStatus.NotLeader;
+            }
+
+            Send(new Message { Type = MessageType.ReadIndex, To = Lead, Term = Term, Context = requestContext });
+            return ReadIndexStatus.Forwarded;
         }
 
+        return StartRead(None, requestContext);
+    }
+
+    /// <summary>Leader side of a read for <paramref name="origin"/> (None = a local client).</summary>
+    private ReadIndexStatus StartRead(ulong origin, ulong requestContext)
+    {
         // Thesis §6.4 step 1: until an entry of this term is committed, our commit index may be stale.
-        if (Log.TermOrZero(Log.Committed) != Term)
+        if (Log.TermOrZero(Log.Committed) != Term && !config.TestOnlyUnsafeReadBeforeTermCommit)
         {
             return ReadIndexStatus.NotReady;
         }
 
         if (Tracker.Voters.Count == 1 && Tracker.IsVoter(Id))
         {
-            readStates.Add(new ReadState(Log.Committed, requestContext));
+            ReleaseRead(new PendingRead(Log.Committed, requestContext, 0, origin));
             return ReadIndexStatus.Accepted;
         }
 
@@ -1022,7 +1052,7 @@ internal sealed class Raft
         {
             // Thesis §6.4.1: within the lease no other leader can exist, so no round trip is needed.
             LeaseReads++;
-            readStates.Add(new ReadState(Log.Committed, requestContext));
+            ReleaseRead(new PendingRead(Log.Committed, requestContext, 0, origin));
             return ReadIndexStatus.Accepted;
         }
 
@@ -1034,9 +1064,22 @@ internal sealed class Raft
         // Thesis §6.4 steps 2–3: record the commit index, then confirm leadership with a fresh heartbeat
         // round acknowledged by a majority (sent after the read arrived).
         readRound++;
-        pendingReads.Enqueue(new PendingRead(Log.Committed, requestContext, readRound));
+        pendingReads.Enqueue(new PendingRead(Log.Committed, requestContext, readRound, origin));
         BroadcastHeartbeat(readRound);
         return ReadIndexStatus.Accepted;
+    }
+
+    private void ReleaseRead(PendingRead read)
+    {
+        if (read.Origin == None)
+        {
+            readStates.Add(new ReadState(read.Index, read.RequestContext));
+        }
+        else
+        {
+            // Thesis §6.4: the follower serves the read once it has applied up to this index.
+            Send(new Message { Type = MessageType.ReadIndexResponse, To = read.Origin, Term = Term, Index = read.Index, Context = read.RequestContext });
+        }
     }
 
     /// <summary>
@@ -1074,8 +1117,7 @@ internal sealed class Raft
         ulong confirmedRound = Tracker.QuorumReadRound(Id, readRound);
         while (pendingReads.Count > 0 && pendingReads.Peek().Round <= confirmedRound)
         {
-            PendingRead read = pendingReads.Dequeue();
-            readStates.Add(new ReadState(read.Index, read.RequestContext));
+            ReleaseRead(pendingReads.Dequeue());
         }
     }
 

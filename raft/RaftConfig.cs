@@ -72,6 +72,9 @@ public sealed class RaftConfig
     /// <summary>TEST ONLY, deliberately unsafe: the leader lease lasts this many ticks longer than is safe.</summary>
     internal int TestOnlyUnsafeLeaseExtensionTicks { get; init; }
 
+    /// <summary>TEST ONLY, deliberately unsafe: serve reads before the leader committed an entry of its term.</summary>
+    internal bool TestOnlyUnsafeReadBeforeTermCommit { get; init; }
+
     internal void Validate()
     {
         Invariant.Assert(Id != 0, "node id 0 is reserved for 'none'");

@@ -57,6 +57,19 @@ public sealed class RawNode
     /// <summary>Target of an ongoing leadership transfer, 0 if none.</summary>
     public ulong LeadTransferee => raft.LeadTransferee;
 
+    /// <summary>On a leader, the progress of member <paramref name="id"/>; false elsewhere or for non-members.</summary>
+    public bool TryGetProgress(ulong id, out FollowerProgress progress)
+    {
+        progress = default;
+        if (raft.Role != RaftRole.Leader || !raft.Tracker.Progress.TryGetValue(id, out Progress? tracked))
+        {
+            return false;
+        }
+
+        progress = new FollowerProgress(tracked.Match, tracked.Next, tracked.State, tracked.RecentActive, tracked.IsLearner);
+        return true;
+    }
+
     /// <summary>The core (tests and the simulator).</summary>
     internal Raft Raft => raft;
 

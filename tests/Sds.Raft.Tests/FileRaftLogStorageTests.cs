@@ -60,7 +60,7 @@ public sealed class FileRaftLogStorageTests : IDisposable
     }
 
     [Fact]
-    public void TornTailIsTruncatedAtTheLastCompleteRecord()
+    public void TornSaveIsDroppedWholeAndTheTailTruncated()
     {
         long goodLength;
         using (FileRaftLogStorage storage = FileRaftLogStorage.Open(directory, Voters))
@@ -68,11 +68,12 @@ public sealed class FileRaftLogStorageTests : IDisposable
             storage.Save(new HardState(1, 1, 2), Entries(1, 3, 1), null);
             storage.Sync();
             goodLength = new FileInfo(SegmentPath).Length;
-            storage.Save(null, Entries(4, 6, 1), null);
+            storage.Save(new HardState(1, 1, 3), Entries(4, 6, 1), null);
             storage.Sync();
         }
 
-        // A crash mid-write: the last record is cut in half.
+        // A crash mid-write: the second Save's last record is cut in half, so none of that Save counts —
+        // not its entries, not its hard state (a Ready is persisted whole or not at all).
         long fullLength = new FileInfo(SegmentPath).Length;
         using (FileStream file = new(SegmentPath, FileMode.Open))
         {
@@ -81,19 +82,20 @@ public sealed class FileRaftLogStorageTests : IDisposable
 
         using (FileRaftLogStorage reopened = FileRaftLogStorage.Open(directory, Voters))
         {
-            Assert.Equal(5UL, reopened.LastIndex);
-            Assert.True(reopened.RecoveredTruncatedBytes > 0);
+            Assert.Equal(3UL, reopened.LastIndex);
+            Assert.Equal(new HardState(1, 1, 2), reopened.HardState);
+            Assert.Equal(fullLength - 5 - goodLength, reopened.RecoveredTruncatedBytes);
+            Assert.Equal(goodLength, new FileInfo(SegmentPath).Length);
 
             // New records follow the good ones and survive the next reopen.
-            reopened.Save(null, Entries(6, 7, 2), null);
+            reopened.Save(null, Entries(4, 5, 2), null);
             reopened.Sync();
         }
 
         using FileRaftLogStorage again = FileRaftLogStorage.Open(directory, Voters);
-        Assert.Equal(7UL, again.LastIndex);
-        Assert.Equal(StorageStatus.Ok, again.Term(6, out ulong term));
+        Assert.Equal(5UL, again.LastIndex);
+        Assert.Equal(StorageStatus.Ok, again.Term(4, out ulong term));
         Assert.Equal(2UL, term);
-        Assert.True(new FileInfo(SegmentPath).Length > goodLength);
     }
 
     [Fact]
@@ -133,6 +135,43 @@ public sealed class FileRaftLogStorageTests : IDisposable
         Assert.Equal(9UL, reopened.FirstIndex);
         Assert.Equal(10UL, reopened.LastIndex);
         Assert.Equal(new HardState(2, 1, 8), reopened.HardState);
+    }
+
+    [Fact]
+    public void CompactionUpToTheSnapshotIndexKeepsTheSuffixAcrossReopen()
+    {
+        using (FileRaftLogStorage storage = FileRaftLogStorage.Open(directory, Voters))
+        {
+            storage.Save(new HardState(2, 1, 8), Entries(1, 10, 2), null);
+            storage.Sync();
+            storage.CreateSnapshot(8, Voters, new byte[] { 1 }, out _);
+            Assert.Equal(StorageStatus.Ok, storage.Compact(8));
+            storage.Save(null, Entries(11, 12, 2), null);
+            storage.Sync();
+        }
+
+        using FileRaftLogStorage reopened = FileRaftLogStorage.Open(directory, Voters);
+        Assert.Equal(9UL, reopened.FirstIndex);
+        Assert.Equal(12UL, reopened.LastIndex);
+        Assert.Equal(StorageStatus.Ok, reopened.Term(8, out ulong term));
+        Assert.Equal(2UL, term);
+    }
+
+    [Fact]
+    public void CorruptSnapshotFileRefusesToOpen()
+    {
+        using (FileRaftLogStorage storage = FileRaftLogStorage.Open(directory, Voters))
+        {
+            storage.Save(new HardState(2, 1, 8), Entries(1, 10, 2), null);
+            storage.Sync();
+            storage.CreateSnapshot(8, Voters, new byte[] { 1, 2, 3 }, out _);
+        }
+
+        string snapshotPath = Path.Combine(directory, "snapshot.bin");
+        byte[] bytes = File.ReadAllBytes(snapshotPath);
+        bytes[^1] ^= 0x55;
+        File.WriteAllBytes(snapshotPath, bytes);
+        Assert.Throws<InvalidDataException>(() => FileRaftLogStorage.Open(directory, Voters));
     }
 
     [Fact]

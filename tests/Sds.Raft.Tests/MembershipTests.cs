@@ -37,6 +37,10 @@ public sealed class MembershipTests
         cluster.TickAll(2);
         Assert.Contains(4UL, leader.Node.ConfState.Learners);
         Assert.Equal(leader.Node.LastIndex, cluster[4].Node.LastIndex);
+        Assert.True(leader.Node.TryGetProgress(4, out FollowerProgress learner));
+        Assert.True(learner.IsLearner);
+        Assert.Equal(leader.Node.LastIndex, learner.Match);
+        Assert.False(cluster[2].Node.TryGetProgress(4, out _));
 
         // A learner neither votes nor campaigns.
         for (int i = 0; i < 40; i++)

@@ -28,6 +28,23 @@ public sealed class ReadIndexTests
     }
 
     [Fact]
+    public void FollowerForwardsReadIndexAndServesItOnceApplied()
+    {
+        // Thesis §6.4: a follower asks the leader for the read index, then serves the read locally once its
+        // state machine has applied that index.
+        TestCluster cluster = new(3);
+        TestMember leader = cluster.Elect(1);
+        cluster.Propose(1, "x");
+        TestMember follower = cluster[2];
+        Assert.Equal(ReadIndexStatus.Forwarded, follower.Node.ReadIndex(11));
+        cluster.Stabilize();
+        ReadState state = Assert.Single(follower.ReadStates);
+        Assert.Equal(new ReadState(leader.Node.Committed, 11), state);
+        Assert.True(follower.Node.Applied >= state.Index);
+        Assert.Empty(leader.ReadStates);
+    }
+
+    [Fact]
     public void ReadIndexIsNotReleasedWithoutAMajority()
     {
         TestCluster cluster = new(3);

@@ -121,4 +121,37 @@ public sealed class ReplicationTests
         Assert.Equal(ProposeStatus.NotLeader, notLeader.Status);
         Assert.Equal(1UL, notLeader.LeaderHint);
     }
+
+    [Fact]
+    public void ProposalsBeyondTheUncommittedBudgetAreDroppedUntilCommitted()
+    {
+        // Bound everything (STYLE.md): a leader that can't commit stops accepting bytes at MaxUncommittedBytes.
+        TestCluster cluster = new(3, static (id, s) => new RaftConfig { Id = id, Storage = s, MaxUncommittedBytes = 200, Random = new SplitMix64Random(id) });
+        TestMember leader = cluster.Elect(1);
+        cluster.Isolate(1);
+        int accepted = 0;
+        ProposeResult result;
+        while ((result = leader.Node.Propose(new byte[50])).IsAccepted)
+        {
+            accepted++;
+            leader.Drain();
+        }
+
+        Assert.Equal(ProposeStatus.DroppedUncommittedLimit, result.Status);
+        Assert.InRange(accepted, 1, 4);
+        cluster.Heal();
+        cluster.TickAll(2);
+        Assert.True(leader.Node.Propose(new byte[50]).IsAccepted);
+    }
+
+    [Fact]
+    public void ReadsBeyondThePendingBoundAreDropped()
+    {
+        TestCluster cluster = new(3, static (id, s) => new RaftConfig { Id = id, Storage = s, MaxPendingReads = 2, Random = new SplitMix64Random(id) });
+        TestMember leader = cluster.Elect(1);
+        cluster.Isolate(1);
+        Assert.Equal(ReadIndexStatus.Accepted, leader.Node.ReadIndex(1));
+        Assert.Equal(ReadIndexStatus.Accepted, leader.Node.ReadIndex(2));
+        Assert.Equal(ReadIndexStatus.DroppedQueueFull, leader.Node.ReadIndex(3));
+    }
 }

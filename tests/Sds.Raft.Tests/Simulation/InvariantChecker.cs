@@ -180,7 +180,10 @@ internal sealed class InvariantChecker
         }
     }
 
-    /// <summary>At the end: every acknowledged write is in the committed log, and every converged member holds it.</summary>
+    /// <summary>
+    /// At the end: every acknowledged write is in the committed log, and some live member still holds it
+    /// (in its log, or covered by its snapshot). A write that no member holds was lost.
+    /// </summary>
     public void CheckAcknowledgedWritesSurvived(SimulatedNode[] nodes)
     {
         foreach (KeyValuePair<ulong, (ulong Term, ulong Hash)> acked in ackedWrites)
@@ -188,6 +191,18 @@ internal sealed class InvariantChecker
             if (acked.Key >= (ulong)committed.Count || committed[(int)acked.Key].Term != acked.Value.Term)
             {
                 throw new SimulationViolation("acked write survival", $"acknowledged write at {acked.Key}/{acked.Value.Term} is not committed");
+            }
+
+            bool held = false;
+            foreach (SimulatedNode node in nodes)
+            {
+                RaftLog log = node.Raft!.Raft.Log;
+                held |= acked.Key < log.FirstIndex ? node.AppliedIndex >= acked.Key || log.Committed >= acked.Key : log.MatchTerm(acked.Key, acked.Value.Term);
+            }
+
+            if (!held)
+            {
+                throw new SimulationViolation("acked write survival", $"no member holds the acknowledged write at {acked.Key}/{acked.Value.Term}");
             }
         }
     }

@@ -13,6 +13,7 @@ internal sealed class SimulatedNode : IReadyHandler
     private readonly Dictionary<ulong, ClientOperation> pendingWrites = [];
     private readonly Dictionary<ulong, ClientOperation> pendingReads = [];
     private readonly List<(ReadState State, ClientOperation Operation)> waitingReads = [];
+    private readonly Queue<long> skippedTicks = new();
 
     public SimulatedNode(Simulator simulator, ulong id, ConfState bootstrap)
     {
@@ -75,6 +76,26 @@ internal sealed class SimulatedNode : IReadyHandler
         pendingWrites.Clear();
         pendingReads.Clear();
         waitingReads.Clear();
+    }
+
+    /// <summary>
+    /// Clock drift: skip this tick (with some probability) unless that would lose more than
+    /// <paramref name="driftTicksMax"/> ticks within the last <paramref name="windowTicks"/> global ticks.
+    /// </summary>
+    public bool TrySkipTick(long now, int windowTicks, int driftTicksMax, SplitMix64Random random)
+    {
+        while (skippedTicks.Count > 0 && skippedTicks.Peek() <= now - windowTicks)
+        {
+            skippedTicks.Dequeue();
+        }
+
+        if (driftTicksMax == 0 || skippedTicks.Count >= driftTicksMax || !random.Chance(0.05))
+        {
+            return false;
+        }
+
+        skippedTicks.Enqueue(now);
+        return true;
     }
 
     public void TrackWrite(ClientOperation operation) => pendingWrites[operation.Index] = operation;
@@ -142,7 +163,7 @@ internal sealed class SimulatedNode : IReadyHandler
     /// <summary>After Advance: snapshot and compact when the log grew (Raft §7), on both images.</summary>
     public void MaybeCompact()
     {
-        if (AppliedIndex < Storage.FirstIndex + (ulong)simulator.Options.CompactThresholdEntries)
+        if (AppliedIndex < Storage.FirstIndex + (ulong)simulator.CompactThresholdEntries)
         {
             return;
         }

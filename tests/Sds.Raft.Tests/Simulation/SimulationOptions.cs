@@ -16,7 +16,7 @@ internal sealed class SimulationOptions
 
     public double DuplicateProbability { get; init; } = 0.03;
 
-    /// <summary>Applied entries beyond the snapshot before the host snapshots and compacts.</summary>
+    /// <summary>Applied entries beyond the snapshot before the host snapshots and compacts; 0 draws it from the seed.</summary>
     /// <summary>Random single-server membership changes (learner add, promotion, removal).</summary>
     public bool MembershipChanges { get; init; } = true;
 
@@ -26,7 +26,7 @@ internal sealed class SimulationOptions
     /// <summary>Fixed Append size limit; 0 draws it from the seed. 40 bytes forces one entry per Append.</summary>
     public ulong MaxSizePerMessageBytes { get; init; }
 
-    public int CompactThresholdEntries { get; init; } = 24;
+    public int CompactThresholdEntries { get; init; }
 
     /// <summary>TEST ONLY broken variant: Figure 8 commit of earlier-term entries by counting replicas.</summary>
     public bool BrokenCommitPreviousTerm { get; init; }
@@ -36,6 +36,9 @@ internal sealed class SimulationOptions
 
     /// <summary>TEST ONLY broken variant: leases outlive the followers' vote-refusal window by this many ticks; forces lease reads.</summary>
     public int BrokenLeaseExtensionTicks { get; init; }
+
+    /// <summary>TEST ONLY broken variant: reads served before the leader committed an entry of its term.</summary>
+    public bool BrokenReadBeforeTermCommit { get; init; }
 
     /// <summary>TEST ONLY broken variant: the host acknowledges without syncing (fsync lies).</summary>
     public bool BrokenNoSync { get; init; }

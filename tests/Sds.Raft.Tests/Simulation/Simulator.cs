@@ -10,7 +10,6 @@ namespace Sds.Raft.Tests.Simulation;
 /// </summary>
 internal sealed class Simulator
 {
-    private const int ElectionTicks = 10;
     private const long ConvergeStepsMax = 60_000;
 
     private readonly SplitMix64Random random;
@@ -19,6 +18,10 @@ internal sealed class Simulator
     private readonly bool preVote;
     private readonly ReadOnlyOption readOnly;
     private readonly int maxClockDriftTicks;
+    private readonly bool checkQuorum;
+    private readonly int electionTicks;
+    private readonly ulong maxUncommittedBytes;
+    private readonly ulong maxCommittedSizePerReadyBytes;
     private readonly ulong maxSizePerMessageBytes;
     private readonly int maxInflightMessages;
     private readonly int heartbeatTicks;
@@ -31,6 +34,7 @@ internal sealed class Simulator
     private int completedReads;
     private int crashes;
     private int membershipChanges;
+    private bool converging;
     private ulong lastLeaderTerm;
 
     public Simulator(SimulationOptions options)
@@ -55,7 +59,8 @@ internal sealed class Simulator
         // Per-schedule configuration, also drawn from the seed.
         preVote = random.Chance(0.7);
         readOnly = random.Chance(0.5) || options.BrokenLeaseExtensionTicks > 0 ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe;
-        maxClockDriftTicks = random.Next(2);
+        maxClockDriftTicks = random.Next(3);
+        checkQuorum = readOnly == ReadOnlyOption.LeaseBased || random.Chance(0.7);
         maxSizePerMessageBytes = (ulong)(40 + random.Next(200));
         if (options.MaxSizePerMessageBytes != 0)
         {
@@ -63,7 +68,11 @@ internal sealed class Simulator
         }
 
         maxInflightMessages = 1 + random.Next(8);
+        electionTicks = 6 + random.Next(10);
         heartbeatTicks = 1 + random.Next(3);
+        maxUncommittedBytes = random.Chance(0.3) ? (ulong)(200 + random.Next(2000)) : 64 * 1024 * 1024;
+        maxCommittedSizePerReadyBytes = random.Chance(0.3) ? (ulong)(30 + random.Next(300)) : 4 * 1024 * 1024;
+        CompactThresholdEntries = Options.CompactThresholdEntries > 0 ? Options.CompactThresholdEntries : 6 + random.Next(40);
         foreach (SimulatedNode node in nodes)
         {
             node.Start(ConfigFor(node));
@@ -71,6 +80,9 @@ internal sealed class Simulator
     }
 
     public SimulationOptions Options { get; }
+
+    /// <summary>Applied entries beyond the snapshot before a member snapshots and compacts.</summary>
+    public int CompactThresholdEntries { get; }
 
     public SimulatedNetwork Network { get; }
 
@@ -131,10 +143,12 @@ internal sealed class Simulator
     {
         Id = node.Id,
         Storage = node.Storage,
-        ElectionTicks = ElectionTicks,
+        ElectionTicks = electionTicks,
+        MaxUncommittedBytes = maxUncommittedBytes,
+        MaxCommittedSizePerReadyBytes = maxCommittedSizePerReadyBytes,
         HeartbeatTicks = heartbeatTicks,
         PreVote = preVote,
-        CheckQuorum = true,
+        CheckQuorum = checkQuorum,
         ReadOnly = readOnly,
         MaxClockDriftTicks = maxClockDriftTicks,
         MaxSizePerMessageBytes = maxSizePerMessageBytes,
@@ -144,6 +158,7 @@ internal sealed class Simulator
         TestOnlyUnsafeCommitPreviousTerm = Options.BrokenCommitPreviousTerm,
         TestOnlyUnsafeSkipVoteLogCheck = Options.BrokenSkipVoteLogCheck,
         TestOnlyUnsafeLeaseExtensionTicks = Options.BrokenLeaseExtensionTicks,
+        TestOnlyUnsafeReadBeforeTermCommit = Options.BrokenReadBeforeTermCommit,
     };
 
     private void RandomAction()
@@ -269,12 +284,18 @@ internal sealed class Simulator
 
     private void TickAll()
     {
-        // One shared clock: every live member ticks together (no drift), so lease arithmetic is exact.
+        // One global clock; each member's tick clock may lose up to MaxClockDriftTicks ticks in any window of
+        // ElectionTicks global ticks (it runs slow by a bounded amount) — exactly the drift the lease tolerates.
         tick++;
         foreach (SimulatedNode node in nodes)
         {
             if (node.IsUp)
             {
+                if (!converging && node.TrySkipTick(tick, electionTicks, maxClockDriftTicks, random))
+                {
+                    continue;
+                }
+
                 node.Raft!.Tick();
                 if (node.Raft.Role == RaftRole.Leader && node.Raft.Term > lastLeaderTerm)
                 {
@@ -350,7 +371,8 @@ internal sealed class Simulator
         else
         {
             ulong context = nextReadContext++;
-            if (target.Raft!.ReadIndex(context) != ReadIndexStatus.Accepted)
+            ReadIndexStatus status = target.Raft!.ReadIndex(context);
+            if (status is not (ReadIndexStatus.Accepted or ReadIndexStatus.Forwarded))
             {
                 return;
             }
@@ -490,6 +512,7 @@ internal sealed class Simulator
     /// <summary>Heals everything and runs fault-free until every member applied the same committed prefix.</summary>
     private void Converge()
     {
+        converging = true;
         Network.HealAll();
         foreach (SimulatedNode node in nodes)
         {
@@ -523,6 +546,8 @@ internal sealed class Simulator
             Checker.Check(nodes);
         }
 
+        // Not converging may mean the data is gone; say so precisely if it is.
+        Checker.CheckAcknowledgedWritesSurvived(nodes);
         throw new SimulationViolation("liveness", "the healed group did not converge:\n" + Describe());
     }
 
@@ -551,7 +576,7 @@ internal sealed class Simulator
             text.AppendLine();
         }
 
-        text.Append($"  in flight: {Network.Count}, preVote={preVote}, readOnly={readOnly}, maxSize={maxSizePerMessageBytes}, inflight={maxInflightMessages}");
+        text.Append($"  in flight: {Network.Count}, electionTicks={electionTicks}, heartbeatTicks={heartbeatTicks}, preVote={preVote}, checkQuorum={checkQuorum}, readOnly={readOnly}, maxSize={maxSizePerMessageBytes}, inflight={maxInflightMessages}");
         return text.ToString();
     }
 
