@@ -59,6 +59,9 @@ internal static class Program
                     return 2;
                 }
                 return await ServerCommand.RunAsync(parsed);
+            case ['-', '-', ..]:
+                // Admin options may come first: sds --api HOST:PORT volume list.
+                return await Admin.AdminCommand.RunAsync(args);
             default:
                 Console.Error.WriteLine($"sds: unknown command '{args[0]}' (see sds --help)");
                 return 2;

@@ -341,7 +341,7 @@ internal static class AdminCommand
         var text = new StringBuilder();
         foreach ((string key, string value) in pairs)
         {
-            text.Append((key + ":").PadRight(12)).Append(value).Append('\n');
+            text.Append((key + ":").PadRight(14)).Append(value).Append('\n');
         }
 
         return text.ToString();

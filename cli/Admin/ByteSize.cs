@@ -43,23 +43,20 @@ internal static class ByteSize
         return number * multiplier;
     }
 
-    /// <summary>Formats a byte count with the largest binary unit that divides it, e.g. 10GiB, else as bytes.</summary>
+    /// <summary>Formats a byte count in the largest binary unit it reaches: exact (10GiB) or with two decimals (252.1TiB).</summary>
     public static string Format(ulong bytes)
     {
-        string[] names = ["TiB", "GiB", "MiB", "KiB"];
-        int[] shifts = [40, 30, 20, 10];
+        string[] names = ["PiB", "TiB", "GiB", "MiB", "KiB"];
+        int[] shifts = [50, 40, 30, 20, 10];
         for (int i = 0; i < names.Length; i++)
         {
             ulong unit = 1UL << shifts[i];
-            if (bytes >= unit && bytes % unit == 0)
+            if (bytes >= unit)
             {
-                return (bytes / unit).ToString(CultureInfo.InvariantCulture) + names[i];
+                return bytes % unit == 0
+                    ? (bytes / unit).ToString(CultureInfo.InvariantCulture) + names[i]
+                    : (bytes / (double)unit).ToString("0.##", CultureInfo.InvariantCulture) + names[i];
             }
-        }
-
-        if (bytes >= 1UL << 30)
-        {
-            return (bytes / (double)(1UL << 30)).ToString("0.##", CultureInfo.InvariantCulture) + "GiB";
         }
 
         return bytes.ToString(CultureInfo.InvariantCulture) + "B";

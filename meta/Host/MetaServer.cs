@@ -42,10 +42,7 @@ internal sealed class MetaServer : IAsyncDisposable
             // Snapshots travel whole in one Raft message (raft/README.md); the transport sends up to 64 MiB.
             MaxReceiveMessageSize = 64 * 1024 * 1024,
         };
-        if (options.Peers.Count > 1 || options.ApiEndpoint is null)
-        {
-            serverOptions.Endpoints.Add(options.Peers[options.Id]);
-        }
+        serverOptions.Endpoints.Add(options.Peers[options.Id]);
 
         if (options.ApiEndpoint is not null && options.ApiEndpoint != options.Peers[options.Id])
         {
