@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Grpc.Core;
+using Sds.Meta.Host;
 using Sds.Meta.State;
 using Sds.Meta.Watch;
 using Sds.Proto.V1;
@@ -123,6 +124,23 @@ internal sealed class ClusterService : Cluster.ClusterBase
             State = await edge.QueryAsync(s => s.FindReservation(outcome.Resource)?.Clone(), context) ?? new ReservationState { VolumeId = outcome.Resource },
         };
         response.ClusterMapVersion = await edge.QueryAsync(s => s.Version, context);
+        return response;
+    }
+
+    /// <inheritdoc/>
+    public override async Task<RejoinMetaMemberResponse> RejoinMetaMember(RejoinMetaMemberRequest request, ServerCallContext context)
+    {
+        edge.RequireLeader();
+        MetaResult<CommandOutcome> result = await MemberRejoin.RunAsync(edge.Node, request.MemberId, context.CancellationToken);
+        edge.Check(result.Status, result.LeaderHint);
+        if (!result.Value.IsOk)
+        {
+            throw new RpcException(new Status(result.Value.Code, $"rejoin of member {request.MemberId}: {result.Value.Message}"));
+        }
+
+        var response = new RejoinMetaMemberResponse();
+        response.Voters.Add(edge.Node.Membership.Voters);
+        response.Learners.Add(edge.Node.Membership.Learners);
         return response;
     }
 

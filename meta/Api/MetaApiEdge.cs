@@ -131,7 +131,8 @@ internal sealed class MetaApiEdge
         }
     }
 
-    private void Check(MetaCallStatus status, ulong leaderHint)
+    /// <summary>Ends the call with the status that matches a non-Ok host result (leader hint in trailers).</summary>
+    public void Check(MetaCallStatus status, ulong leaderHint)
     {
         switch (status)
         {

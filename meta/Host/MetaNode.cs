@@ -8,6 +8,7 @@ using Sds.Meta.State;
 using Sds.Meta.Watch;
 using Sds.Proto.V1;
 using Sds.Raft;
+using ConfChange = Sds.Raft.ConfChange;
 using Entry = Sds.Raft.Entry;
 using Snapshot = Sds.Raft.Snapshot;
 using ConfState = Sds.Raft.ConfState;
@@ -50,6 +51,8 @@ internal sealed class MetaNode : IReadyHandler, IAsyncDisposable
     private ITimer? tickTimer;
     private Task? loop;
     private ulong appliedIndex;
+    private ulong lastIndex;
+    private ConfState membership = ConfState.Empty;
     private ulong snapshotIndex;
     private ulong readContext;
     private ulong lastLeader;
@@ -65,6 +68,7 @@ internal sealed class MetaNode : IReadyHandler, IAsyncDisposable
         logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Sds.Meta");
         State = new MetaStateMachine(options.DefaultReplicas);
         Detector = new FailureDetector(options.Time, options.NodeDownTimeout, options.NodeOutTimeout);
+        StartedEmpty = !File.Exists(Path.Combine(options.DataDirectory, "raft.log"));
         storage = FileRaftLogStorage.Open(options.DataDirectory, new ConfState([.. options.Voters], []));
         if (storage.Snapshot(out Snapshot? snapshot) == StorageStatus.Ok && snapshot is not null && !snapshot.Data.IsEmpty)
         {
@@ -99,11 +103,23 @@ internal sealed class MetaNode : IReadyHandler, IAsyncDisposable
     /// <summary>Leader as last seen by the loop (0 if none); safe from any thread.</summary>
     public ulong LeaderId => Volatile.Read(ref lastLeader);
 
+    /// <summary>Voters of the bootstrap configuration (the --peers list).</summary>
+    public IReadOnlyList<ulong> BootstrapVoters => options.Voters;
+
     /// <summary>Number of voters.</summary>
     public int VoterCount => options.Voters.Count;
 
     /// <summary>Index of the latest local snapshot (for tests and status).</summary>
     public ulong SnapshotIndex => Volatile.Read(ref snapshotIndex);
+
+    /// <summary>True when the member started without a log (first start, or its data directory was lost).</summary>
+    public bool StartedEmpty { get; }
+
+    /// <summary>Last index in the local log, as of the last loop iteration.</summary>
+    public ulong LastIndex => Volatile.Read(ref lastIndex);
+
+    /// <summary>Group membership as of the last loop iteration.</summary>
+    public ConfState Membership => Volatile.Read(ref membership);
 
     /// <summary>Index applied to the state machine.</summary>
     public ulong AppliedIndex => Volatile.Read(ref appliedIndex);
@@ -136,6 +152,21 @@ internal sealed class MetaNode : IReadyHandler, IAsyncDisposable
         command.Time ??= Timestamp.FromDateTimeOffset(options.Time.GetUtcNow());
         var completion = new TaskCompletionSource<MetaResult<CommandOutcome>>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!await Enqueue(new MetaWork { Kind = MetaWorkKind.Propose, Command = command, Proposal = completion }, cancellationToken))
+        {
+            return new MetaResult<CommandOutcome>(MetaCallStatus.Stopped, default, 0);
+        }
+
+        return await completion.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Proposes a membership change (leader only) and waits until it is applied. A refusal the caller may retry
+    /// (a change pending, learner not caught up) comes back Ok with a FAILED_PRECONDITION outcome naming it.
+    /// </summary>
+    public async Task<MetaResult<CommandOutcome>> ProposeConfChangeAsync(ConfChange change, CancellationToken cancellationToken)
+    {
+        var completion = new TaskCompletionSource<MetaResult<CommandOutcome>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!await Enqueue(new MetaWork { Kind = MetaWorkKind.ConfChange, Change = change, Proposal = completion }, cancellationToken))
         {
             return new MetaResult<CommandOutcome>(MetaCallStatus.Stopped, default, 0);
         }
@@ -268,6 +299,9 @@ internal sealed class MetaNode : IReadyHandler, IAsyncDisposable
             case MetaWorkKind.SnapshotReport:
                 node.ReportSnapshot(work.Peer, work.Failed);
                 break;
+            case MetaWorkKind.ConfChange:
+                ProposeConfChange(work);
+                break;
         }
     }
 
@@ -287,6 +321,20 @@ internal sealed class MetaNode : IReadyHandler, IAsyncDisposable
         }
 
         pendingProposals[result.Index] = (result.Term, work.Proposal!);
+    }
+
+    private void ProposeConfChange(MetaWork work)
+    {
+        ProposeResult result = node.ProposeConfChange(work.Change);
+        if (result.IsAccepted)
+        {
+            pendingProposals[result.Index] = (result.Term, work.Proposal!);
+            return;
+        }
+
+        work.Proposal!.TrySetResult(result.Status is ProposeStatus.NotLeader or ProposeStatus.DroppedNoLeader
+            ? new MetaResult<CommandOutcome>(MetaCallStatus.NotLeader, default, result.LeaderHint != 0 ? result.LeaderHint : node.Leader)
+            : new MetaResult<CommandOutcome>(MetaCallStatus.Ok, CommandOutcome.Fail(Grpc.Core.StatusCode.FailedPrecondition, result.Status.ToString()), node.Leader));
     }
 
     private void ProposeInternal(MetaCommand command) => node.Propose(command.ToByteArray());
@@ -343,6 +391,8 @@ internal sealed class MetaNode : IReadyHandler, IAsyncDisposable
     private void ObserveLeadership()
     {
         Volatile.Write(ref lastLeader, node.Leader);
+        Volatile.Write(ref lastIndex, node.LastIndex);
+        Volatile.Write(ref membership, node.ConfState);
         bool isLeader = node.Role == RaftRole.Leader;
         if (isLeader && !wasLeader)
         {
@@ -456,6 +506,11 @@ internal sealed class MetaNode : IReadyHandler, IAsyncDisposable
                 {
                     Feed.Publish(State.Version, change);
                 }
+            }
+            else if (entry.Type == EntryType.ConfChange)
+            {
+                outcome = CommandOutcome.Ok("membership"); // takes effect in the core at Advance
+                applied = true;
             }
 
             Volatile.Write(ref appliedIndex, entry.Index);

@@ -15,6 +15,8 @@ internal sealed class MetaServer : IAsyncDisposable
 {
     private readonly MetaRaftTransport transport;
     private readonly GrpcServer server;
+    private readonly CancellationTokenSource stopping = new();
+    private Task rejoin = Task.CompletedTask;
 
     private MetaServer(MetaNode node, MetaRaftTransport transport, GrpcServer server)
     {
@@ -67,12 +69,22 @@ internal sealed class MetaServer : IAsyncDisposable
         }
 
         node.Start();
-        return new MetaServer(node, transport, server);
+        var metaServer = new MetaServer(node, transport, server);
+        if (node.StartedEmpty && options.Peers.Count > 1)
+        {
+            ILogger logger = (loggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance).CreateLogger("Sds.Meta");
+            metaServer.rejoin = RejoinRequester.RunAsync(node, options.Peers, nodeOptions.Time, logger, metaServer.stopping.Token);
+        }
+
+        return metaServer;
     }
 
     /// <summary>Stops serving, then stops the member and closes its log.</summary>
     public async ValueTask DisposeAsync()
     {
+        stopping.Cancel();
+        await rejoin;
+        stopping.Dispose();
         await server.StopAsync();
         await server.DisposeAsync();
         await transport.DisposeAsync();

@@ -1,6 +1,7 @@
 using Sds.Meta.State;
 using Sds.Proto.V1;
 using Sds.Raft;
+using ConfChange = Sds.Raft.ConfChange;
 
 namespace Sds.Meta.Host;
 
@@ -33,6 +34,9 @@ internal sealed class MetaWork
 
     /// <summary>SnapshotReport: the send failed.</summary>
     public bool Failed { get; init; }
+
+    /// <summary>ConfChange: the change.</summary>
+    public ConfChange Change { get; init; }
 
     /// <summary>Read: the caller stopped waiting.</summary>
     public CancellationToken Cancellation { get; init; }

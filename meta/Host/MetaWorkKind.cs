@@ -23,4 +23,7 @@ internal enum MetaWorkKind : byte
 
     /// <summary>The outcome of sending a snapshot to a peer.</summary>
     SnapshotReport = 6,
+
+    /// <summary>A membership change to propose.</summary>
+    ConfChange = 7,
 }
