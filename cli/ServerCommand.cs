@@ -80,6 +80,8 @@ internal static class ServerCommand
             catalog.AddTarget(new TargetNode(DemoTargetName, "sds-demo", device, arguments.Chap, arguments.MutualChap));
         }
 
+        // Targets, LUNs, ACLs and CHAP created through the management API appear here without a restart.
+        await using GatewaySync sync = await GatewaySync.StartAsync(meta.Server.Node, catalog, relativePortIds, arguments.DataDirectory, logger);
         var server = new IscsiTargetServer(catalog, new IscsiServerOptions(), loggerFactory);
         var listeners = new List<PortalListener>();
         foreach (Portal portal in catalog.Portals)
