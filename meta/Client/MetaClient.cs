@@ -55,7 +55,8 @@ internal sealed class MetaClient : IDisposable
         long started = time.GetTimestamp();
         TimeSpan backoff = TimeSpan.FromMilliseconds(50);
         RpcException? last = null;
-        for (int attempt = 0; attempt < 1_000 && time.GetElapsedTime(started) < Timeout; attempt++)
+        bool followedHint = false;
+        for (int attempt = 0; attempt < 10_000 && time.GetElapsedTime(started) < Timeout; attempt++)
         {
             string address = addresses[current];
             DateTime deadline = DateTime.UtcNow + AttemptTimeout;
@@ -67,18 +68,19 @@ internal sealed class MetaClient : IDisposable
             {
                 last = exception;
                 string? leader = exception.StatusCode == StatusCode.Unavailable ? exception.Trailers.GetValue(MetaApiEdge.LeaderAddressTrailer) : null;
-                if (leader is not null && leader != address)
+                if (leader is not null && leader != address && !followedHint)
                 {
+                    // A named leader is worth trying at once, but only once in a row: after a leader dies the
+                    // survivors keep naming it until they elect a new one, and that must not become a busy loop.
                     current = IndexOf(leader);
-                    continue; // a named leader is worth trying at once
+                    followedHint = true;
+                    continue;
                 }
 
+                followedHint = false;
                 current = (current + 1) % addresses.Count;
-                if (current == 0 || addresses.Count == 1)
-                {
-                    await Task.Delay(backoff, time, cancellationToken);
-                    backoff = TimeSpan.FromMilliseconds(Math.Min(backoff.TotalMilliseconds * 2, 500));
-                }
+                await Task.Delay(backoff, time, cancellationToken);
+                backoff = TimeSpan.FromMilliseconds(Math.Min(backoff.TotalMilliseconds * 2, 400));
             }
         }
 

@@ -103,6 +103,7 @@ public sealed class ThreeMemberFailoverTests : IDisposable
         TimeSpan rejoined = await WaitForVersion(wiped, version, budget.Token);
         output.WriteLine($"wiped meta-{wiped} rejoined at version {version} in {rejoined.TotalMilliseconds:0} ms");
         string log = await File.ReadAllTextAsync(Path.Combine(root, $"log{wiped}.txt"), budget.Token);
+        foreach (string line in log.Split('\n').Where(l => l.Contains("Sds.Meta", StringComparison.Ordinal))) output.WriteLine($"meta-{wiped}: {line}");
         Assert.Contains("installed snapshot", log, StringComparison.Ordinal);
     }
 
