@@ -62,16 +62,26 @@ internal sealed class EmbeddedMeta : IAsyncDisposable
         }
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        for (int attempt = 0; attempt < 300; attempt++)
+        string registration = "register-local-" + Guid.NewGuid().ToString("N");
+        for (int attempt = 0; attempt < 300 && !timeout.IsCancellationRequested; attempt++)
         {
-            var command = new MetaCommand { RequestId = "register-local", RegisterNode = new RegisterNodeCommand { Request = register } };
-            MetaResult<CommandOutcome> result = await server.Node.ProposeAsync(command, timeout.Token);
-            if (result.Status == MetaCallStatus.Ok)
+            // A fresh id per start: each start re-registers (address, capacity), but retries of this start apply once.
+            var command = new MetaCommand { RequestId = registration, RegisterNode = new RegisterNodeCommand { Request = register } };
+            try
             {
-                break;
-            }
+                MetaResult<CommandOutcome> result = await server.Node.ProposeAsync(command, timeout.Token);
+                if (result.Status == MetaCallStatus.Ok)
+                {
+                    break;
+                }
 
-            await Task.Delay(100, timeout.Token); // the one member is still electing itself
+                await Task.Delay(100, timeout.Token); // the one member is still electing itself
+            }
+            catch (OperationCanceledException)
+            {
+                // Serve anyway: the node shows as unregistered until the next start, which status makes visible.
+                loggerFactory.CreateLogger("sds").LogWarning("could not register this node in meta within 30 s");
+            }
         }
 
         return new EmbeddedMeta(server);

@@ -489,7 +489,7 @@ internal sealed class MetaNode : IReadyHandler, IAsyncDisposable
     {
         foreach (Entry entry in committedEntries)
         {
-            Invariant.Assert(entry.Index == appliedIndex + 1 || appliedIndex == 0 && entry.Index <= 1 || entry.Index > appliedIndex, "entries apply in order");
+            Invariant.Assert(entry.Index <= appliedIndex + 1, "committed entries apply in order, without gaps");
             if (entry.Index <= appliedIndex)
             {
                 continue; // already in the restored snapshot
