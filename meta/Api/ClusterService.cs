@@ -55,10 +55,16 @@ internal sealed class ClusterService : Cluster.ClusterBase
     public override async Task<HeartbeatResponse> Heartbeat(HeartbeatRequest request, ServerCallContext context)
     {
         edge.RequireLeader();
-        HeartbeatResponse response = await edge.QueryAsync(s => Answer(s, request), context);
+        (HeartbeatResponse response, NodeReportCommand? report) = await edge.QueryAsync(s => (Answer(s, request), WorthReplicating(s, request)), context);
         if (!response.RegisterAgain)
         {
             edge.Node.Detector.Heard(request.NodeId);
+        }
+
+        if (report is not null)
+        {
+            // Usage and PG leadership are replicated only when they moved noticeably, not on every heartbeat.
+            await edge.ProposeAsync(new MetaCommand { NodeReport = report }, context);
         }
 
         return response;
@@ -142,6 +148,28 @@ internal sealed class ClusterService : Cluster.ClusterBase
         response.Voters.Add(edge.Node.Membership.Voters);
         response.Learners.Add(edge.Node.Membership.Learners);
         return response;
+    }
+
+    /// <summary>A report to replicate when capacity changed, usage moved by more than 1% of capacity, or PG leadership differs from the map.</summary>
+    private static NodeReportCommand? WorthReplicating(MetaStateMachine state, HeartbeatRequest request)
+    {
+        if (state.FindNode(request.NodeId) is not { } node)
+        {
+            return null;
+        }
+
+        ulong usedChange = node.UsedBytes > request.UsedBytes ? node.UsedBytes - request.UsedBytes : request.UsedBytes - node.UsedBytes;
+        bool usageMoved = node.CapacityBytes != request.CapacityBytes || usedChange > Math.Max(request.CapacityBytes / 100, 1UL << 20);
+        var report = new NodeReportCommand { NodeId = node.Id, CapacityBytes = request.CapacityBytes, UsedBytes = request.UsedBytes };
+        foreach (PgReport pgReport in request.PgReports)
+        {
+            if (pgReport.Role == PgRole.Leader && state.PlacementGroups.FirstOrDefault(p => p.Id == pgReport.PgId) is { } pg && pg.LeaderNodeId != node.Id && pg.MemberNodeIds.Contains(node.Id))
+            {
+                report.LedPgIds.Add(pgReport.PgId);
+            }
+        }
+
+        return usageMoved || report.LedPgIds.Count > 0 ? report : null;
     }
 
     private HeartbeatResponse Answer(MetaStateMachine state, HeartbeatRequest request)

@@ -92,6 +92,7 @@ internal sealed class MetaStateMachine
             MetaCommand.CommandOneofCase.DrainNode => SetNodeState(command.DrainNode.NodeId, NodeState.Draining, fromOperator: true),
             MetaCommand.CommandOneofCase.UndrainNode => SetNodeState(command.UndrainNode.NodeId, NodeState.Up, fromOperator: true),
             MetaCommand.CommandOneofCase.UpdateReservation => ReservationLogic.Apply(this, command.UpdateReservation),
+            MetaCommand.CommandOneofCase.NodeReport => NodeReport(command.NodeReport),
             _ => CommandOutcome.Fail(StatusCode.InvalidArgument, "unknown meta command"),
         };
 
@@ -762,6 +763,33 @@ internal sealed class MetaStateMachine
         delta!.UpsertedNodes.Add(node.Clone());
         Rebalance();
         return CommandOutcome.Ok(nodeId);
+    }
+
+    private CommandOutcome NodeReport(NodeReportCommand report)
+    {
+        if (!nodes.TryGetValue(report.NodeId, out Node? node))
+        {
+            return CommandOutcome.Fail(StatusCode.NotFound, $"node '{report.NodeId}' does not exist");
+        }
+
+        if (node.CapacityBytes != report.CapacityBytes || node.UsedBytes != report.UsedBytes)
+        {
+            node.CapacityBytes = report.CapacityBytes;
+            node.UsedBytes = report.UsedBytes;
+            delta!.UpsertedNodes.Add(node.Clone());
+        }
+
+        foreach (uint pgId in report.LedPgIds)
+        {
+            // Only a member can lead; a stale report from a removed member must not misroute gateways.
+            if (placementGroups.TryGetValue(pgId, out PlacementGroup? pg) && pg.LeaderNodeId != node.Id && pg.MemberNodeIds.Contains(node.Id))
+            {
+                pg.LeaderNodeId = node.Id;
+                delta!.UpsertedPlacementGroups.Add(pg.Clone());
+            }
+        }
+
+        return CommandOutcome.Ok(node.Id);
     }
 
     /// <summary>
