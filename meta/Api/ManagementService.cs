@@ -138,9 +138,8 @@ internal sealed class ManagementService : Management.ManagementBase
     /// <inheritdoc/>
     public override Task<ClusterStatus> GetClusterStatus(GetClusterStatusRequest request, ServerCallContext context)
     {
-        ulong leader = edge.Node.LeaderId;
-        int members = edge.Node.VoterCount;
-        return edge.ReadAsync(s => ClusterStatusReport.Build(s, MetaApiEdge.MemberName(leader), (uint)members), context);
+        // The leader is read on the host thread once the read is confirmed, so it names the member that confirmed it.
+        return edge.ReadAsync(s => ClusterStatusReport.Build(s, MetaApiEdge.MemberName(edge.Node.LeaderId), (uint)edge.Node.Membership.Voters.Count), context);
     }
 
     private async Task<Target> TargetCommandAsync(MetaCommand command, ServerCallContext context)

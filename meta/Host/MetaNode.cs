@@ -385,6 +385,9 @@ internal sealed class MetaNode : IReadyHandler, IAsyncDisposable
             return;
         }
 
+        // Readers may look at the leader and membership; make them current for this moment of the log.
+        Volatile.Write(ref lastLeader, node.Leader);
+        Volatile.Write(ref membership, node.ConfState);
         work.ReadCompletion!.TrySetResult(new MetaResult<object?>(MetaCallStatus.Ok, work.Reader!(State), node.Leader));
     }
 
