@@ -137,8 +137,8 @@ internal sealed class MetaNode : IReadyHandler, IAsyncDisposable
         loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
-    /// <summary>Delivers a Raft message from a peer (any thread; dropped when the inbox is full, Raft retransmits).</summary>
-    public void Deliver(Message message) => inbox.Writer.TryWrite(new MetaWork { Kind = MetaWorkKind.Step, Message = message });
+    /// <summary>Delivers a Raft message from a peer (any thread). False when the inbox is full: dropped, Raft retransmits.</summary>
+    public bool Deliver(Message message) => inbox.Writer.TryWrite(new MetaWork { Kind = MetaWorkKind.Step, Message = message });
 
     /// <summary>Tells Raft a peer was unreachable (any thread).</summary>
     public void ReportUnreachable(ulong peer) => inbox.Writer.TryWrite(new MetaWork { Kind = MetaWorkKind.Unreachable, Peer = peer });

@@ -48,8 +48,7 @@ internal sealed class MetaRaftTransport : IRaftMessageSender, IRaftMessageHandle
             return false;
         }
 
-        node.Deliver(message);
-        return true;
+        return node.Deliver(message);
     }
 
     /// <inheritdoc/>
