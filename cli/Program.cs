@@ -7,7 +7,9 @@ internal static class Program
         usage: sds <command> [options]
 
         commands:
-          server    run a one-process SdsTarget (today: the iSCSI gateway on local file devices)
+          server    run a one-process SdsTarget (meta + iSCSI gateway on local file devices)
+          meta      run one member of the meta Raft group
+          volume, target, lun, acl, chap, node, status   admin commands (below)
 
         sds server --data DIR [--portal HOST:PORT]... [--demo] [--chap USER:SECRET]
                    [--mutual-chap USER:SECRET] [--api HOST:PORT]
@@ -18,7 +20,7 @@ internal static class Program
                                      (sparse file DIR/demo-lun0.img), open to any initiator
           --chap USER:SECRET         require one-way CHAP on the demo target
           --mutual-chap USER:SECRET  credentials the target answers with for mutual CHAP
-          --api HOST:PORT            management API endpoint (accepted; served in a later release)
+          --api HOST:PORT            management API endpoint (default 127.0.0.1:7070)
 
         exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 1 on a runtime failure
         (e.g. a busy portal), 2 on bad arguments.
@@ -37,7 +39,13 @@ internal static class Program
             case "-h":
             case "help":
                 Console.WriteLine(Usage);
+                Console.WriteLine(MetaMemberCommand.Usage);
+                Console.WriteLine(Admin.AdminCommand.Usage);
                 return 0;
+            case "meta":
+                return await MetaMemberCommand.RunAsync(args[1..]);
+            case "volume" or "target" or "lun" or "acl" or "chap" or "node" or "status":
+                return await Admin.AdminCommand.RunAsync(args);
             case "server":
                 if (args.Length > 1 && args[1] is "--help" or "-h")
                 {
@@ -51,6 +59,9 @@ internal static class Program
                     return 2;
                 }
                 return await ServerCommand.RunAsync(parsed);
+            case ['-', '-', ..]:
+                // Admin options may come first: sds --api HOST:PORT volume list.
+                return await Admin.AdminCommand.RunAsync(args);
             default:
                 Console.Error.WriteLine($"sds: unknown command '{args[0]}' (see sds --help)");
                 return 2;

@@ -20,7 +20,7 @@ internal sealed class ServerArguments
     public ChapCredentials? Chap { get; private set; }
     /// <summary>Mutual CHAP credentials (--mutual-chap).</summary>
     public ChapCredentials? MutualChap { get; private set; }
-    /// <summary>Management API endpoint (--api), not served yet.</summary>
+    /// <summary>Management API endpoint (--api); null means 127.0.0.1:7070.</summary>
     public string? Api { get; private set; }
 
     /// <summary>Parses <paramref name="args"/> (after the word "server"); returns null and an error line on bad input.</summary>

@@ -11,8 +11,8 @@ using Sds.Gateway.Transport;
 namespace Sds.Cli;
 
 /// <summary>
-/// <c>sds server</c>: for now one gateway on local file-backed block devices under --data
-/// (DESIGN.md §7; meta and storage roles join later). Stops cleanly on SIGINT/SIGTERM.
+/// <c>sds server</c>: a one-member meta (management API on --api) and one gateway on local file-backed
+/// block devices under --data (DESIGN.md §7; the storage role joins later). Stops cleanly on SIGINT/SIGTERM.
 /// </summary>
 internal static class ServerCommand
 {
@@ -31,7 +31,8 @@ internal static class ServerCommand
                 options.SingleLine = true;
                 options.TimestampFormat = "HH:mm:ss.fff ";
             })
-            .SetMinimumLevel(Environment.GetEnvironmentVariable("SDS_LOG_DEBUG") == "1" ? LogLevel.Debug : LogLevel.Information));
+            .SetMinimumLevel(Environment.GetEnvironmentVariable("SDS_LOG_DEBUG") == "1" ? LogLevel.Debug : LogLevel.Information)
+            .AddFilter("Microsoft.AspNetCore", LogLevel.Warning));
         ILogger logger = loggerFactory.CreateLogger("sds");
         try
         {
@@ -43,6 +44,13 @@ internal static class ServerCommand
             return 1;
         }
 
+        await using EmbeddedMeta? meta = await EmbeddedMeta.StartAsync(arguments.DataDirectory, arguments.Api, arguments.Portals.Select(p => p.ToString()).ToList(), loggerFactory);
+        if (meta is null)
+        {
+            return 1;
+        }
+
+        logger.LogInformation("management API on {Api}", string.Join(", ", meta.Server.Addresses));
         var catalog = new TargetCatalog();
         var relativePortIds = new ushort[arguments.Portals.Count];
         for (int i = 0; i < arguments.Portals.Count; i++)
@@ -72,6 +80,8 @@ internal static class ServerCommand
             catalog.AddTarget(new TargetNode(DemoTargetName, "sds-demo", device, arguments.Chap, arguments.MutualChap));
         }
 
+        // Targets, LUNs, ACLs and CHAP created through the management API appear here without a restart.
+        await using GatewaySync sync = await GatewaySync.StartAsync(meta.Server.Node, catalog, relativePortIds, arguments.DataDirectory, logger);
         var server = new IscsiTargetServer(catalog, new IscsiServerOptions(), loggerFactory);
         var listeners = new List<PortalListener>();
         foreach (Portal portal in catalog.Portals)
