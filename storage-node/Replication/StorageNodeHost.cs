@@ -544,7 +544,7 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
     {
         foreach (PgReplica replica in ordered)
         {
-            if (replica.Applied > replica.Log.DurableApplied && !replica.FetchingSnapshot)
+            if ((replica.Applied > replica.Log.DurableApplied || request.Done is not null) && !replica.FetchingSnapshot)
             {
                 request.Points[replica.GroupId] = (replica.Applied, replica.Node.ConfState);
             }
@@ -575,7 +575,7 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
         flushInFlight = false;
         foreach ((ulong groupId, (ulong applied, ConfState conf)) in request.Points)
         {
-            if (!replicas.TryGetValue(groupId, out PgReplica? replica) || applied <= replica.Log.DurableApplied)
+            if (!replicas.TryGetValue(groupId, out PgReplica? replica) || applied < replica.Log.DurableApplied)
             {
                 continue;
             }

@@ -88,7 +88,6 @@ internal sealed class PgSnapshotFetcher : IPgSnapshotFetcher
                     inChunk = false;
                 }
             }
-
             return false;
         }
         catch (RpcException)
