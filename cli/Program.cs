@@ -8,6 +8,7 @@ internal static class Program
 
         commands:
           server    run a one-process SdsTarget (today: the iSCSI gateway on local file devices)
+          storage   run a storage node (sds storage --help)
 
         sds server --data DIR [--portal HOST:PORT]... [--demo] [--chap USER:SECRET]
                    [--mutual-chap USER:SECRET] [--api HOST:PORT]
@@ -51,6 +52,19 @@ internal static class Program
                     return 2;
                 }
                 return await ServerCommand.RunAsync(parsed);
+            case "storage":
+                if (args.Length > 1 && args[1] is "--help" or "-h")
+                {
+                    Console.WriteLine(StorageArguments.Usage);
+                    return 0;
+                }
+                StorageArguments? storage = StorageArguments.Parse(args.AsSpan(1), out string? storageError);
+                if (storage is null)
+                {
+                    Console.Error.WriteLine($"sds storage: {storageError}");
+                    return 2;
+                }
+                return await StorageCommand.RunAsync(storage);
             default:
                 Console.Error.WriteLine($"sds: unknown command '{args[0]}' (see sds --help)");
                 return 2;

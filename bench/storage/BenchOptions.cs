@@ -40,7 +40,7 @@ internal sealed class BenchOptions
                 case "--stores": options.Stores = value; break;
                 default:
                     Console.Error.WriteLine(
-                        "usage: Sds.Storage.Bench [--dir DIR] [--seconds S] [--sync-every N] [--chunks C] [--read-threads T] [--stores file|rocksdb|all]");
+                        "usage: Sds.Storage.Bench [--dir DIR] [--seconds S] [--sync-every N] [--chunks C] [--read-threads T] [--stores file|rocksdb|io|all]");
                     return null;
             }
         }

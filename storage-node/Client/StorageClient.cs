@@ -128,7 +128,23 @@ public sealed class StorageClient : IAsyncDisposable
                 ? cached
                 : assignment.Voters[(int)((uint)Interlocked.Increment(ref rotation) % (uint)assignment.Voters.Length)];
             StorageIoConnection? connection = Connection(member);
-            IoResponse? response = connection is null ? null : await connection.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            IoResponse? response = null;
+            if (connection is not null)
+            {
+                // Each attempt is bounded by what is left of the request timeout: a node that accepted the
+                // request and then hangs (partitioned, stopped) must not hold the caller forever.
+                using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                attempt.CancelAfter(options.RequestTimeout - time.GetElapsedTime(started));
+                try
+                {
+                    response = await connection.SendAsync(request, attempt.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    response = null;
+                }
+            }
+
             if (response is null)
             {
                 leaders.TryRemove(new KeyValuePair<uint, ulong>(pg, member));

@@ -13,7 +13,7 @@ namespace Sds.Storage.Tests.Replication;
 /// </summary>
 public sealed class ReplicationTests
 {
-    private static readonly Guid Volume = Guid.Parse("6f1d2c3b-4a59-4687-9a0b-1c2d3e4f5a6b");
+    internal static readonly Guid Volume = Guid.Parse("6f1d2c3b-4a59-4687-9a0b-1c2d3e4f5a6b");
 
     private const int ChunkBytes = ChunkGeometry.DefaultChunkSizeBytes;
 
