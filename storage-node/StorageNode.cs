@@ -74,7 +74,7 @@ internal sealed class StorageNode : IAsyncDisposable
             store = files;
         }
 
-        var status = RaftLogEngine.Open(Path.Combine(config.DataDirectory, "raft"), out RaftLogEngine? engine);
+        var status = RaftLogEngine.Open(Path.Combine(config.DataDirectory, "raft"), out RaftLogEngine? engine, config.RaftLogFreeSpaceReserveBytes);
         if (!status.IsOk)
         {
             store!.Dispose();

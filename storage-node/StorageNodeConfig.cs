@@ -23,6 +23,9 @@ internal sealed class StorageNodeConfig
     /// <summary>Chunk size, bytes.</summary>
     public int ChunkSizeBytes { get; init; } = Chunks.ChunkGeometry.DefaultChunkSizeBytes;
 
+    /// <summary>Free space kept under the Raft-log RocksDB; commits and new writes are refused (NO_SPACE) below it.</summary>
+    public long RaftLogFreeSpaceReserveBytes { get; init; } = RaftLog.RaftLogEngine.FreeSpaceReserveBytesDefault;
+
     /// <summary>Event-loop timers and bounds.</summary>
     public StorageNodeOptions? Options { get; init; }
 }

@@ -23,13 +23,13 @@ public sealed class RaftLogStorageTests
             var two = RaftLogStorage.Open(engine!, 2, new ConfState([1, 2, 3], []));
             one.Save(new HardState(2, 1, 2), [E(1, 1), E(2, 2)], null);
             two.Save(new HardState(1, 3, 1), [E(1, 1)], null);
-            Assert.Equal(Chunks.ChunkStatus.Ok, engine!.Commit(sync: true));
+            Assert.Equal(Sds.Storage.Chunks.ChunkStatus.Ok, engine!.Commit(sync: true));
             Assert.Equal(1, engine.SyncedCommits);
 
             // Raft §5.3: a conflicting suffix from a new leader replaces ours.
             one.Save(null, [E(3, 2), E(3, 3)], null);
             one.StageApplied(1);
-            Assert.Equal(Chunks.ChunkStatus.Ok, engine.Commit(sync: true));
+            Assert.Equal(Sds.Storage.Chunks.ChunkStatus.Ok, engine.Commit(sync: true));
         }
 
         Assert.True(RaftLogEngine.Open(directory.Path, out engine).IsOk);
@@ -64,7 +64,7 @@ public sealed class RaftLogStorageTests
             Assert.Equal(StorageStatus.Ok, log.CreateSnapshot(3, new ConfState([1], [2]), ReadOnlyMemory<byte>.Empty, out _));
             Assert.Equal(StorageStatus.Ok, log.Compact(3));
             Assert.Equal(4UL, log.FirstIndex);
-            Assert.Equal(Chunks.ChunkStatus.Ok, engine!.Commit(sync: true));
+            Assert.Equal(Sds.Storage.Chunks.ChunkStatus.Ok, engine!.Commit(sync: true));
         }
 
         Assert.True(RaftLogEngine.Open(directory.Path, out engine).IsOk);

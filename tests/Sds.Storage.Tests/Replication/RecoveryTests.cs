@@ -101,6 +101,36 @@ public sealed class RecoveryTests
         Assert.Equal((long)sequence, VerifiableBlock.Verify(buffer, 0, offset));
     }
 
+    [Fact]
+    public async Task FullDiskFailsWritesWithNoSpaceAndLosesNothingAcknowledged()
+    {
+        await using TestCluster cluster = await TestCluster.StartAsync(nodeCount: 1, pgs: 1, replicas: 1);
+        await cluster.WaitForLeadersAsync(1);
+        Dictionary<ulong, ulong> acknowledged;
+        await using (StorageClient client = cluster.NewClient())
+        {
+            acknowledged = await WriteChunkZeroAsync(client, 1, 16);
+        }
+
+        // Restart with a free-space reserve larger than any disk: the Raft log is "full".
+        await cluster.KillAsync(1);
+        cluster.RaftLogReserveBytes = long.MaxValue / 4;
+        await cluster.StartNodeAsync(1);
+        await cluster.WaitForLeadersAsync(1);
+        await using (StorageClient client = cluster.NewClient())
+        {
+            IoStatus status = await client.WriteAsync(Volume, 0, 0, VerifiableBlock.Create(999, 0, 0));
+            Assert.Equal(IoStatusCode.NoSpace, status.Code);
+            Assert.Contains("no space", status.Message, StringComparison.OrdinalIgnoreCase);
+            byte[] buffer = new byte[VerifiableBlock.SizeBytes];
+            foreach ((ulong offset, ulong sequence) in acknowledged)
+            {
+                Assert.Equal(IoStatusCode.Ok, (await client.ReadAsync(Volume, 0, offset, buffer)).Code);
+                Assert.Equal((long)sequence, VerifiableBlock.Verify(buffer, 0, offset));
+            }
+        }
+    }
+
     private static void FlipBytes(TestCluster cluster, ulong node, ulong offset)
     {
         string path = Path.Combine(cluster.DataDirectory(node), "chunks", Volume.ToString("N"), 0UL.ToString("x16") + ".chunk");

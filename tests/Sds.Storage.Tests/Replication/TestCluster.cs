@@ -48,6 +48,9 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public string DataDirectory(ulong id) => directory.Sub("node" + id);
 
+    /// <summary>Free space each node keeps under its Raft log (tests raise it to simulate a full disk).</summary>
+    public long RaftLogReserveBytes { get; set; } = Sds.Storage.RaftLog.RaftLogEngine.FreeSpaceReserveBytesDefault;
+
     public async Task StartNodeAsync(ulong id)
     {
         var config = new StorageNodeConfig
@@ -56,6 +59,7 @@ internal sealed class TestCluster : IAsyncDisposable
             DataDirectory = DataDirectory(id),
             Listen = listen.TryGetValue(id, out string? address) ? address : "127.0.0.1:0",
             StoreKind = storeKind,
+            RaftLogFreeSpaceReserveBytes = RaftLogReserveBytes,
             Options = new StorageNodeOptions { NodeId = id, TickInterval = Tick, ElectionTicks = 10, FlushInterval = TimeSpan.FromMilliseconds(200) },
         };
         (StorageNode? node, string? error) = await StorageNode.StartAsync(config, Placement);
