@@ -34,7 +34,7 @@ internal static class ClusterBench
                 {
                     NodeId = id,
                     DataDirectory = Path.Combine(runDirectory, $"io-r{replicas}-n{id}"),
-                    Options = new StorageNodeOptions { NodeId = id },
+                    Options = new StorageNodeOptions { NodeId = id, TickInterval = TimeSpan.FromMilliseconds(options.TickMs) },
                 }, placement);
                 if (node is null)
                 {
@@ -56,6 +56,7 @@ internal static class ClusterBench
             var volume = Guid.NewGuid();
             await PhaseAsync($"io r={replicas} write", options, client, volume, write: true);
             await PhaseAsync($"io r={replicas} read ", options, client, volume, write: false);
+            Console.WriteLine($"  (transport drops reported: {string.Join(", ", nodes.Select(n => n.Host.UnreachableReports))}; synced commits: {string.Join(", ", nodes.Select(n => n.Host.SyncedCommits))})");
         }
         finally
         {

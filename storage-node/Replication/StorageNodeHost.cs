@@ -108,7 +108,16 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
     public bool Deliver(ulong groupId, ulong groupEpoch, Message message) => TryEnqueue(new LoopItem(LoopItemKind.RaftMessage, groupId, message));
 
     /// <inheritdoc/>
-    public void ReportUnreachable(ulong groupId, ulong toMemberId) => TryEnqueue(new LoopItem(LoopItemKind.Unreachable, groupId, Member: toMemberId));
+    public void ReportUnreachable(ulong groupId, ulong toMemberId)
+    {
+        Interlocked.Increment(ref unreachableReports);
+        TryEnqueue(new LoopItem(LoopItemKind.Unreachable, groupId, Member: toMemberId));
+    }
+
+    /// <summary>Messages the transport dropped (each puts that follower's progress back to probing).</summary>
+    public long UnreachableReports => Interlocked.Read(ref unreachableReports);
+
+    private long unreachableReports;
 
     /// <inheritdoc/>
     public void ReportSnapshot(ulong groupId, ulong toMemberId, bool failed) => TryEnqueue(new LoopItem(LoopItemKind.SnapshotStatus, groupId, Member: toMemberId, Failed: failed));
