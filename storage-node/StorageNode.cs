@@ -114,12 +114,15 @@ internal sealed class StorageNode : IAsyncDisposable
         return (new StorageNode(store!, engine!, host, peers, transport, server, executor, fetcher), null);
     }
 
-    /// <summary>Stops serving, stops the loop (which syncs the log), closes the stores.</summary>
+    /// <summary>
+    /// Stops the loop first (no more heartbeats, so followers elect a new leader at once; the loop syncs the
+    /// log on its way out), then stops serving and closes the stores.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
+        await Host.DisposeAsync().ConfigureAwait(false);
         await server.KillAsync().ConfigureAwait(false);
         await server.DisposeAsync().ConfigureAwait(false);
-        await Host.DisposeAsync().ConfigureAwait(false);
         await transport.DisposeAsync().ConfigureAwait(false);
         peers.Dispose();
         store.Flush();

@@ -182,9 +182,17 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
             }
         }
 
+        var stoppingResult = new PgResult(IoStatusCode.Busy, Message: "storage node stopping");
         foreach (PgReplica replica in ordered)
         {
-            replica.FailAllWaiters(new PgResult(IoStatusCode.Busy, Message: "storage node stopping"));
+            replica.FailAllWaiters(stoppingResult);
+        }
+
+        // Operations queued but never drained must still be answered (TryEnqueue refuses new ones by now).
+        while (inbox.TryDequeue(out LoopItem item))
+        {
+            item.Operation?.Complete(stoppingResult);
+            (item.State as FlushRequestState)?.Done?.TrySetResult();
         }
 
         engine.Commit(sync: true);

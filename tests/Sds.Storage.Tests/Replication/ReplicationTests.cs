@@ -130,8 +130,9 @@ public sealed class ReplicationTests
         await cluster.KillAsync(leader);
         Assert.True(await TestCluster.WaitUntilAsync(() => cluster.LeaderOf(0) != 0, TimeSpan.FromSeconds(10)), "a new leader was elected");
         TimeSpan failover = clock.Elapsed;
-        // Election timeout is 10–20 ticks of 20 ms, plus pre-vote and the CheckQuorum lease: allow a few.
-        Assert.True(failover < TimeSpan.FromSeconds(3), $"failover took {failover}");
+        // Election timeout is 10–20 ticks of 20 ms (200–400 ms) plus pre-vote; the bound is generous because
+        // CI machines are shared — the number itself is printed for the report, speed belongs in bench/.
+        Assert.True(failover < TimeSpan.FromSeconds(5), $"failover took {failover}");
         Console.WriteLine($"failover: new leader after {failover.TotalMilliseconds:F0} ms");
 
         foreach (var pair in await WriteAsync(client, 1000, 200, chunks: 3))
