@@ -9,6 +9,7 @@ internal static class Program
         commands:
           server    run a one-process SdsTarget (meta + iSCSI gateway on local file devices)
           meta      run one member of the meta Raft group
+          storage   run a storage node (sds storage --help)
           volume, target, lun, acl, chap, node, status   admin commands (below)
 
         sds server --data DIR [--portal HOST:PORT]... [--demo] [--chap USER:SECRET]
@@ -59,6 +60,19 @@ internal static class Program
                     return 2;
                 }
                 return await ServerCommand.RunAsync(parsed);
+            case "storage":
+                if (args.Length > 1 && args[1] is "--help" or "-h")
+                {
+                    Console.WriteLine(StorageArguments.Usage);
+                    return 0;
+                }
+                StorageArguments? storage = StorageArguments.Parse(args.AsSpan(1), out string? storageError);
+                if (storage is null)
+                {
+                    Console.Error.WriteLine($"sds storage: {storageError}");
+                    return 2;
+                }
+                return await StorageCommand.RunAsync(storage);
             case ['-', '-', ..]:
                 // Admin options may come first: sds --api HOST:PORT volume list.
                 return await Admin.AdminCommand.RunAsync(args);

@@ -23,6 +23,9 @@ internal sealed class BenchOptions
     /// <summary>Which stores to run: "file", "rocksdb" or "all".</summary>
     public string Stores { get; private set; } = "all";
 
+    /// <summary>Raft tick of the Storage.Io nodes, milliseconds (--tick-ms).</summary>
+    public int TickMs { get; private set; } = 100;
+
     /// <summary>Parses "--name value" pairs; returns null and prints usage on anything unknown.</summary>
     public static BenchOptions? Parse(string[] args)
     {
@@ -38,9 +41,10 @@ internal sealed class BenchOptions
                 case "--chunks": options.Chunks = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--read-threads": options.ReadThreads = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--stores": options.Stores = value; break;
+                case "--tick-ms": options.TickMs = int.Parse(value, CultureInfo.InvariantCulture); break;
                 default:
                     Console.Error.WriteLine(
-                        "usage: Sds.Storage.Bench [--dir DIR] [--seconds S] [--sync-every N] [--chunks C] [--read-threads T] [--stores file|rocksdb|all]");
+                        "usage: Sds.Storage.Bench [--dir DIR] [--seconds S] [--sync-every N] [--chunks C] [--read-threads T] [--stores file|rocksdb|io|all] [--tick-ms MS]");
                     return null;
             }
         }

@@ -4,7 +4,8 @@ using Sds.Storage.RocksDb;
 
 // Raw chunk-store IOPS without network or Raft: 4 KiB random writes with a flush (fdatasync or
 // WAL sync) every N writes, then 4 KiB random reads, each phase bounded in time. The working set
-// is prefilled first so reads hit real data, not holes or missing keys.
+// is prefilled first so reads hit real data, not holes or missing keys. `--stores io` (or all) adds
+// 4 KiB random write/read through Storage.Io with replicas = 3 and 1 (ClusterBench).
 BenchOptions? options = BenchOptions.Parse(args);
 if (options is null)
 {
@@ -48,6 +49,13 @@ try
         {
             StoreBench.Run("rocksdb", rocksStore!, options);
         }
+    }
+
+    if (options.Stores is "io" or "all")
+    {
+        // Through Storage.Io: gRPC + Raft (group commit) + file store, replicas = 3 then 1 (ClusterBench).
+        await ClusterBench.RunAsync(options, runDirectory, replicas: 3);
+        await ClusterBench.RunAsync(options, runDirectory, replicas: 1);
     }
 }
 finally

@@ -338,6 +338,13 @@ internal sealed class FileChunkStore : ChunkStore
             files.Close();
             files.TakeDirty();
             string dataPath = DataPath(key);
+            if (!Directory.Exists(VolumeDirectory(key.VolumeId)))
+            {
+                // File.Delete throws DirectoryNotFoundException for a volume never written here; absent is Ok.
+                files.KnownAbsent = true;
+                return ChunkStatus.Ok;
+            }
+
             File.Delete(dataPath);
             File.Delete(Path.ChangeExtension(dataPath, ChecksumSuffix));
             files.KnownAbsent = true;

@@ -1,0 +1,128 @@
+using System.Globalization;
+
+namespace Sds.Cli;
+
+/// <summary>Parsed arguments of <c>sds storage</c>; parsing returns an error line instead of throwing.</summary>
+internal sealed class StorageArguments
+{
+    public const string Usage = """
+        sds storage --id N --listen HOST:PORT --data DIR [--store file|rocksdb] [--meta ADDRS]
+                    [--peers 1=HOST:PORT,2=HOST:PORT,...] [--pgs N] [--replicas R] [--tick-ms MS]
+          --id N                 this node's id (also its Raft member id), 1 or more
+          --listen HOST:PORT     gRPC endpoint for Storage and RaftTransport (loopback by default)
+          --data DIR             data directory: DIR/chunks (chunk store), DIR/raft (Raft logs of all PGs)
+          --store KIND           chunk store: file (default) or rocksdb
+          --meta ADDRS           meta cluster (accepted; placement comes from --peers until meta exists)
+          --peers LIST           every storage node id=host:port, this one included; static placement:
+                                 PG members by rendezvous hashing over these nodes (default: only this node)
+          --pgs N                placement groups (default 64); must be equal on every node
+          --replicas R           copies of every chunk (default 3, or 1 without --peers)
+          --tick-ms MS           Raft tick (default 100; election timeout is 10-20 ticks)
+        """;
+
+    public ulong Id { get; private set; }
+
+    public string Listen { get; private set; } = "";
+
+    public string DataDirectory { get; private set; } = "";
+
+    public string Store { get; private set; } = "file";
+
+    public string? Meta { get; private set; }
+
+    public Dictionary<ulong, string> Peers { get; } = [];
+
+    public int Pgs { get; private set; } = 64;
+
+    public int Replicas { get; private set; }
+
+    public int TickMs { get; private set; } = 100;
+
+    /// <summary>Parses <paramref name="args"/> (after the word "storage"); null and an error line on bad input.</summary>
+    public static StorageArguments? Parse(ReadOnlySpan<string> args, out string? error)
+    {
+        var parsed = new StorageArguments();
+        error = null;
+        for (int i = 0; i < args.Length; i += 2)
+        {
+            string option = args[i];
+            string? value = i + 1 < args.Length ? args[i + 1] : null;
+            if (value is null || value.StartsWith("--", StringComparison.Ordinal))
+            {
+                error = $"{option} needs a value";
+                return null;
+            }
+
+            switch (option)
+            {
+                case "--id" when ulong.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out ulong id) && id > 0:
+                    parsed.Id = id;
+                    break;
+                case "--listen":
+                    parsed.Listen = value;
+                    break;
+                case "--data":
+                    parsed.DataDirectory = value;
+                    break;
+                case "--store" when value is "file" or "rocksdb":
+                    parsed.Store = value;
+                    break;
+                case "--meta":
+                    parsed.Meta = value;
+                    break;
+                case "--peers":
+                    foreach (string peer in value.Split(',', StringSplitOptions.RemoveEmptyEntries))
+                    {
+                        string[] parts = peer.Split('=', 2);
+                        if (parts.Length != 2 || !ulong.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out ulong peerId) || peerId == 0 || !parts[1].Contains(':', StringComparison.Ordinal))
+                        {
+                            error = $"--peers: '{peer}' is not id=host:port";
+                            return null;
+                        }
+
+                        parsed.Peers[peerId] = parts[1];
+                    }
+
+                    break;
+                case "--pgs" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int pgs) && pgs is > 0 and <= 65536:
+                    parsed.Pgs = pgs;
+                    break;
+                case "--replicas" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int replicas) && replicas is > 0 and <= 7:
+                    parsed.Replicas = replicas;
+                    break;
+                case "--tick-ms" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int tick) && tick is >= 5 and <= 10000:
+                    parsed.TickMs = tick;
+                    break;
+                default:
+                    error = $"bad option or value: {option} {value}";
+                    return null;
+            }
+        }
+
+        if (parsed.Id == 0 || parsed.Listen.Length == 0 || parsed.DataDirectory.Length == 0)
+        {
+            error = "--id, --listen and --data are required";
+            return null;
+        }
+
+        if (parsed.Peers.Count == 0)
+        {
+            parsed.Peers[parsed.Id] = parsed.Listen;
+        }
+
+        if (!parsed.Peers.ContainsKey(parsed.Id))
+        {
+            error = "--peers must include this node's id";
+            return null;
+        }
+
+        parsed.Replicas = parsed.Replicas == 0 ? Math.Min(3, parsed.Peers.Count) : parsed.Replicas;
+        if (parsed.Replicas > parsed.Peers.Count)
+        {
+            error = $"--replicas {parsed.Replicas} needs at least that many --peers";
+            return null;
+        }
+
+        return parsed;
+    }
+}

@@ -1,0 +1,220 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Google.Protobuf;
+using Sds.Proto.V1;
+using Sds.Storage.Placement;
+
+namespace Sds.Storage.Client;
+
+/// <summary>
+/// Block I/O on chunks for gateways (DESIGN.md §5.1): routes (volume, chunk) to its PG with
+/// <see cref="PlacementMath.PgForChunk"/>, sends to the PG's leader over one <c>Storage.Io</c> stream per
+/// storage node, caches the leader per PG, follows NOT_LEADER hints, retries on another member when a node
+/// is unreachable or an election is running, and gives up with BUSY after
+/// <see cref="StorageClientOptions.RequestTimeout"/>. Every method returns the final <see cref="IoStatus"/>;
+/// none throws for an operating error.
+/// </summary>
+/// <remarks>
+/// A write or unmap retried after a lost answer may be applied twice; both are idempotent. A retried
+/// COMPARE AND WRITE whose first attempt was applied answers MISCOMPARE (the data already changed), as a
+/// SCSI initiator retrying after a lost response would also see.
+/// </remarks>
+public sealed class StorageClient : IAsyncDisposable
+{
+    private readonly IPlacementSource placement;
+    private readonly StorageClientOptions options;
+    private readonly ConcurrentDictionary<ulong, StorageIoConnection> connections = new();
+    private readonly ConcurrentDictionary<uint, ulong> leaders = new();
+    private int rotation;
+
+    /// <summary>Creates a client over <paramref name="placement"/> (static today, meta's map later).</summary>
+    public StorageClient(IPlacementSource placement, StorageClientOptions? options = null)
+    {
+        this.placement = placement;
+        this.options = options ?? new StorageClientOptions();
+    }
+
+    /// <summary>The PG owning a chunk.</summary>
+    public uint PgFor(Guid volumeId, ulong chunkIndex) => PlacementMath.PgForChunk(volumeId, chunkIndex, placement.PlacementGroupCount);
+
+    /// <summary>The cached leader of <paramref name="pgId"/> (0 if none yet).</summary>
+    public ulong CachedLeader(uint pgId) => leaders.TryGetValue(pgId, out ulong leader) ? leader : 0;
+
+    /// <summary>Reads <paramref name="destination"/>.Length bytes at <paramref name="offsetBytes"/> of the chunk.</summary>
+    public async Task<IoStatus> ReadAsync(Guid volumeId, ulong chunkIndex, ulong offsetBytes, Memory<byte> destination, CancellationToken cancellationToken = default)
+    {
+        var request = new IoRequest { Read = new ReadRequest { Target = Target(volumeId, chunkIndex), OffsetBytes = offsetBytes, LengthBytes = (uint)destination.Length } };
+        IoResponse response = await SendAsync(request, request.Read.Target, cancellationToken).ConfigureAwait(false);
+        if (response.Read is { Status.Code: IoStatusCode.Ok } read)
+        {
+            if (read.Data.Length != destination.Length)
+            {
+                return new IoStatus { Code = IoStatusCode.MediumError, Message = "short read" };
+            }
+
+            read.Data.Span.CopyTo(destination.Span);
+        }
+
+        return StatusOf(response);
+    }
+
+    /// <summary>Writes <paramref name="data"/> (not copied: keep it unchanged until the task completes); OK means durable on a quorum.</summary>
+    public async Task<IoStatus> WriteAsync(Guid volumeId, ulong chunkIndex, ulong offsetBytes, ReadOnlyMemory<byte> data, bool forceUnitAccess = false, CancellationToken cancellationToken = default)
+    {
+        var request = new IoRequest { Write = new WriteRequest { Target = Target(volumeId, chunkIndex), OffsetBytes = offsetBytes, Data = UnsafeByteOperations.UnsafeWrap(data), ForceUnitAccess = forceUnitAccess } };
+        return StatusOf(await SendAsync(request, request.Write.Target, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>WRITE SAME of one block <paramref name="pattern"/> over a range (SBC-3), atomic at apply time.</summary>
+    public async Task<IoStatus> WriteSameAsync(Guid volumeId, ulong chunkIndex, ulong offsetBytes, ulong lengthBytes, ReadOnlyMemory<byte> pattern, bool unmap = false, CancellationToken cancellationToken = default)
+    {
+        var request = new IoRequest { WriteSame = new WriteSameRequest { Target = Target(volumeId, chunkIndex), OffsetBytes = offsetBytes, LengthBytes = lengthBytes, Pattern = UnsafeByteOperations.UnsafeWrap(pattern), Unmap = unmap } };
+        return StatusOf(await SendAsync(request, request.WriteSame.Target, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>UNMAP of (offset, length) ranges within one chunk, one Raft command.</summary>
+    public async Task<IoStatus> UnmapAsync(Guid volumeId, ulong chunkIndex, IReadOnlyList<(ulong OffsetBytes, ulong LengthBytes)> ranges, CancellationToken cancellationToken = default)
+    {
+        var unmap = new UnmapRequest { Target = Target(volumeId, chunkIndex) };
+        foreach ((ulong offset, ulong length) in ranges)
+        {
+            unmap.Ranges.Add(new ByteRange { OffsetBytes = offset, LengthBytes = length });
+        }
+
+        var request = new IoRequest { Unmap = unmap };
+        return StatusOf(await SendAsync(request, unmap.Target, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>COMPARE AND WRITE (SBC-3): MISCOMPARE carries miscompare_offset_bytes; decided at apply time on every replica.</summary>
+    public async Task<IoStatus> CompareAndWriteAsync(Guid volumeId, ulong chunkIndex, ulong offsetBytes, ReadOnlyMemory<byte> compare, ReadOnlyMemory<byte> write, CancellationToken cancellationToken = default)
+    {
+        var request = new IoRequest { CompareAndWrite = new CompareAndWriteRequest { Target = Target(volumeId, chunkIndex), OffsetBytes = offsetBytes, CompareData = UnsafeByteOperations.UnsafeWrap(compare), WriteData = UnsafeByteOperations.UnsafeWrap(write) } };
+        return StatusOf(await SendAsync(request, request.CompareAndWrite.Target, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>SYNCHRONIZE CACHE barrier for the PG of a chunk.</summary>
+    public async Task<IoStatus> FlushAsync(Guid volumeId, ulong chunkIndex, CancellationToken cancellationToken = default)
+    {
+        var request = new IoRequest { Flush = new FlushRequest { Target = Target(volumeId, chunkIndex) } };
+        return StatusOf(await SendAsync(request, request.Flush.Target, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>GET LBA STATUS of a range within one chunk.</summary>
+    public async Task<GetLbaStatusResponse> GetLbaStatusAsync(Guid volumeId, ulong chunkIndex, ulong offsetBytes, ulong lengthBytes, CancellationToken cancellationToken = default)
+    {
+        var request = new IoRequest { GetLbaStatus = new GetLbaStatusRequest { Target = Target(volumeId, chunkIndex), OffsetBytes = offsetBytes, LengthBytes = lengthBytes } };
+        IoResponse response = await SendAsync(request, request.GetLbaStatus.Target, cancellationToken).ConfigureAwait(false);
+        return response.GetLbaStatus ?? new GetLbaStatusResponse { Status = StatusOf(response) };
+    }
+
+    private IoTarget Target(Guid volumeId, ulong chunkIndex) => new() { VolumeId = volumeId.ToString(), ChunkIndex = chunkIndex, PgId = PgFor(volumeId, chunkIndex) };
+
+    /// <summary>
+    /// The routing loop: leader from the cache or the next member, NOT_LEADER → the hinted leader, unreachable
+    /// or BUSY or no leader → the next member after a short backoff, until the request timeout.
+    /// </summary>
+    private async Task<IoResponse> SendAsync(IoRequest request, IoTarget target, CancellationToken cancellationToken)
+    {
+        TimeProvider time = options.TimeProvider;
+        long started = time.GetTimestamp();
+        uint pg = target.PgId;
+        IoResponse? last = null;
+        while (time.GetElapsedTime(started) < options.RequestTimeout)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            PlacementGroupAssignment assignment = placement.GetAssignment(pg);
+            target.PgEpoch = assignment.Epoch;
+            ulong member = leaders.TryGetValue(pg, out ulong cached) && assignment.Contains(cached)
+                ? cached
+                : assignment.Voters[(int)((uint)Interlocked.Increment(ref rotation) % (uint)assignment.Voters.Length)];
+            StorageIoConnection? connection = Connection(member);
+            IoResponse? response = null;
+            if (connection is not null)
+            {
+                // Each attempt is bounded by what is left of the request timeout: a node that accepted the
+                // request and then hangs (partitioned, stopped) must not hold the caller forever.
+                using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                attempt.CancelAfter(options.RequestTimeout - time.GetElapsedTime(started));
+                try
+                {
+                    response = await connection.SendAsync(request, attempt.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    response = null;
+                }
+            }
+
+            if (response is null)
+            {
+                leaders.TryRemove(new KeyValuePair<uint, ulong>(pg, member));
+                await Task.Delay(options.RetryBackoff, time, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            last = response;
+            IoStatus status = StatusOf(response);
+            switch (status.Code)
+            {
+                case IoStatusCode.NotLeader:
+                    if (ulong.TryParse(status.LeaderNodeId, NumberStyles.None, CultureInfo.InvariantCulture, out ulong hinted) && hinted != member)
+                    {
+                        leaders[pg] = hinted;
+                        continue;
+                    }
+
+                    leaders.TryRemove(new KeyValuePair<uint, ulong>(pg, member));
+                    await Task.Delay(options.RetryBackoff, time, cancellationToken).ConfigureAwait(false);
+                    continue;
+                case IoStatusCode.Busy or IoStatusCode.StaleEpoch or IoStatusCode.PgNotFound:
+                    leaders.TryRemove(new KeyValuePair<uint, ulong>(pg, member));
+                    await Task.Delay(options.RetryBackoff, time, cancellationToken).ConfigureAwait(false);
+                    continue;
+                default:
+                    leaders[pg] = member;
+                    return response;
+            }
+        }
+
+        return last ?? new IoResponse { Write = new WriteResponse { Status = new IoStatus { Code = IoStatusCode.Busy, Message = "no PG leader reachable before the request timeout" } } };
+    }
+
+    private StorageIoConnection? Connection(ulong member)
+    {
+        if (connections.TryGetValue(member, out StorageIoConnection? connection))
+        {
+            return connection;
+        }
+
+        if (!placement.TryGetNodeAddress(member, out string? address))
+        {
+            return null;
+        }
+
+        return connections.GetOrAdd(member, static (_, state) => new StorageIoConnection(state.address, state.token), (address, token: options.BearerToken));
+    }
+
+    /// <summary>The status of whichever result a response carries (INVALID when none).</summary>
+    public static IoStatus StatusOf(IoResponse response) => response.ResultCase switch
+    {
+        IoResponse.ResultOneofCase.Read => response.Read.Status,
+        IoResponse.ResultOneofCase.Write => response.Write.Status,
+        IoResponse.ResultOneofCase.WriteSame => response.WriteSame.Status,
+        IoResponse.ResultOneofCase.Unmap => response.Unmap.Status,
+        IoResponse.ResultOneofCase.CompareAndWrite => response.CompareAndWrite.Status,
+        IoResponse.ResultOneofCase.Flush => response.Flush.Status,
+        IoResponse.ResultOneofCase.GetLbaStatus => response.GetLbaStatus.Status,
+        _ => null,
+    } ?? new IoStatus { Code = IoStatusCode.Invalid, Message = "response without a result" };
+
+    /// <summary>Closes every stream.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        foreach (StorageIoConnection connection in connections.Values)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+
+        connections.Clear();
+    }
+}

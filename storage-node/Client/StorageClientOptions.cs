@@ -1,0 +1,17 @@
+namespace Sds.Storage.Client;
+
+/// <summary>Timeouts and retry pacing of <see cref="StorageClient"/>.</summary>
+public sealed class StorageClientOptions
+{
+    /// <summary>Total time one request may take across retries (elections included) before it fails with BUSY.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Pause before retrying after no leader was known, a node was unreachable, or it answered BUSY.</summary>
+    public TimeSpan RetryBackoff { get; init; } = TimeSpan.FromMilliseconds(25);
+
+    /// <summary>Bearer token for the storage nodes, if they require one.</summary>
+    public string? BearerToken { get; init; }
+
+    /// <summary>Clock for backoff and deadlines.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+}

@@ -1,0 +1,133 @@
+using System.Collections.Concurrent;
+using Grpc.Core;
+using Sds.Proto.V1;
+using Sds.Rpc;
+
+namespace Sds.Storage.Client;
+
+/// <summary>
+/// One long-lived <c>Storage.Io</c> bidi stream to one storage node: requests from any thread are written in
+/// turn, responses (in any order) are matched by id. When the stream breaks, every request in flight fails
+/// with <see cref="IoStatusCode.Busy"/> "unreachable" and the next request opens a new stream.
+/// </summary>
+internal sealed class StorageIoConnection : IAsyncDisposable
+{
+    private readonly GrpcChannel channel;
+    private readonly SemaphoreSlim writeGate = new(1, 1);
+    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<IoResponse?>> pending = new();
+    private readonly CancellationTokenSource disposed = new();
+    private AsyncDuplexStreamingCall<IoRequest, IoResponse>? call;
+    private ulong nextId;
+
+    public StorageIoConnection(string address, string? bearerToken)
+    {
+        channel = GrpcChannel.ForAddress(address.Contains("://", StringComparison.Ordinal) ? address : "http://" + address, new GrpcChannelOptions
+        {
+            BearerToken = bearerToken,
+            MaxReceiveMessageSize = 64 * 1024 * 1024,
+            ConnectTimeout = TimeSpan.FromSeconds(1),
+        });
+    }
+
+    /// <summary>Sends <paramref name="request"/> (its id is assigned here); null when the node could not be reached or the stream broke.</summary>
+    public async Task<IoResponse?> SendAsync(IoRequest request, CancellationToken cancellationToken)
+    {
+        var completion = new TaskCompletionSource<IoResponse?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        ulong id = Interlocked.Increment(ref nextId);
+        request.Id = id;
+        pending[id] = completion;
+        await writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (call is null)
+            {
+                call = new Proto.V1.Storage.StorageClient(channel).Io(cancellationToken: disposed.Token);
+                _ = ReadResponsesAsync(call);
+            }
+
+            await call.RequestStream.WriteAsync(request).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is RpcException or InvalidOperationException or IOException or HttpRequestException)
+        {
+            Break(call);
+        }
+        finally
+        {
+            writeGate.Release();
+        }
+
+        using CancellationTokenRegistration registration = cancellationToken.Register(static state => ((TaskCompletionSource<IoResponse?>)state!).TrySetCanceled(), completion);
+        try
+        {
+            return await completion.Task.ConfigureAwait(false);
+        }
+        finally
+        {
+            pending.TryRemove(id, out _);
+        }
+    }
+
+    private async Task ReadResponsesAsync(AsyncDuplexStreamingCall<IoRequest, IoResponse> stream)
+    {
+        try
+        {
+            while (await stream.ResponseStream.MoveNext(disposed.Token).ConfigureAwait(false))
+            {
+                IoResponse response = stream.ResponseStream.Current;
+                if (pending.TryRemove(response.Id, out TaskCompletionSource<IoResponse?>? completion))
+                {
+                    completion.TrySetResult(response);
+                }
+            }
+        }
+        catch (Exception exception) when (exception is RpcException or OperationCanceledException or InvalidOperationException or IOException)
+        {
+            // Falls through to Break: the node went away or we are disposing.
+        }
+
+        await writeGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            Break(stream);
+        }
+        finally
+        {
+            writeGate.Release();
+        }
+    }
+
+    // Called with writeGate held.
+    private void Break(AsyncDuplexStreamingCall<IoRequest, IoResponse>? broken)
+    {
+        if (broken is null || !ReferenceEquals(call, broken))
+        {
+            // An older stream ending after a newer one replaced it: its requests were failed already.
+            return;
+        }
+
+        call = null;
+        broken.Dispose();
+        FailPending();
+    }
+
+    private void FailPending()
+    {
+        foreach (TaskCompletionSource<IoResponse?> completion in pending.Values)
+        {
+            completion.TrySetResult(null);
+        }
+
+        pending.Clear();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await disposed.CancelAsync().ConfigureAwait(false);
+        await writeGate.WaitAsync().ConfigureAwait(false);
+        Break(call);
+        FailPending();
+        writeGate.Release();
+        channel.Dispose();
+        disposed.Dispose();
+    }
+}

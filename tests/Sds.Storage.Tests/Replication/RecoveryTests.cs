@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using Sds.Proto.V1;
+using Sds.Storage.Chunks;
+using Sds.Storage.Client;
+using Sds.Storage.Placement;
+
+namespace Sds.Storage.Tests.Replication;
+
+/// <summary>
+/// Proves the recovery mechanisms that meta will trigger (DESIGN.md §5.5, §9), driven here through
+/// <see cref="StaticPlacementSource.Reassign"/>: a replaced member is rebuilt as a learner from a snapshot of
+/// the PG's chunks (the log having been compacted), promoted, and the old member removed; a corrupted block
+/// is detected on read and by scrub and repaired from a healthy replica. Bounded in time.
+/// </summary>
+public sealed class RecoveryTests
+{
+    private static readonly Guid Volume = Guid.Parse("0a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9");
+
+    [Fact]
+    public async Task ReplacedMemberIsRebuiltViaLearnerSnapshotAndPromotion()
+    {
+        await using TestCluster cluster = await TestCluster.StartAsync(nodeCount: 4, pgs: 1, replicas: 3);
+        await cluster.WaitForLeadersAsync(1);
+        PlacementGroupAssignment initial = cluster.Placement.GetAssignment(0);
+        ulong spare = cluster.Nodes.Keys.Single(id => !initial.Contains(id));
+        ulong leader = cluster.LeaderOf(0);
+        ulong replaced = initial.Voters.First(id => id != leader);
+        await using StorageClient client = cluster.NewClient();
+        var acknowledged = await WriteChunkZeroAsync(client, 1, 120);
+
+        // Compact every member's log completely, so the new member can only catch up from a snapshot.
+        foreach (ulong id in initial.Voters)
+        {
+            await cluster.Nodes[id].Host.CompactNowAsync(0);
+        }
+
+        Assert.True(cluster.Nodes[leader].Host.View(0)!.FirstLogIndex > 1, "the leader's log was compacted");
+        var clock = Stopwatch.StartNew();
+        cluster.Placement.Reassign(0, [.. initial.Voters.Where(id => id != replaced), spare], []);
+        bool rebuilt = await TestCluster.WaitUntilAsync(() =>
+            cluster.Nodes[spare].Host.View(0) is { } view && view.Voters.Contains(spare) && !view.Voters.Contains(replaced) &&
+            cluster.Nodes[replaced].Host.View(0) is null, TimeSpan.FromSeconds(30));
+        if (!rebuilt)
+        {
+            foreach ((ulong id, StorageNode node) in cluster.Nodes)
+            {
+                var v = node.Host.View(0);
+                Console.WriteLine(v is null ? $"node {id}: no replica" : $"node {id}: {v.Role} leader={v.Leader} term={v.Term} commit={v.Committed} applied={v.Applied} first={v.FirstLogIndex} voters=[{string.Join(",", v.Voters)}] learners=[{string.Join(",", v.Learners)}] snapshots={node.Fetcher.SnapshotsInstalled}");
+            }
+        }
+
+        Assert.True(rebuilt, "learner added, caught up by snapshot, promoted; old member removed");
+        Console.WriteLine($"rebuild: learner → snapshot → promote → remove in {clock.Elapsed.TotalMilliseconds:F0} ms");
+        Assert.True(cluster.Nodes[spare].Fetcher.SnapshotsInstalled >= 1, "the new member installed a chunk snapshot");
+
+        // Writes continue, and the rebuilt member holds every acknowledged block.
+        foreach (var pair in await WriteChunkZeroAsync(client, 1000, 40))
+        {
+            acknowledged[pair.Key] = pair.Value;
+        }
+
+        await cluster.WaitForReplicasAppliedAsync(0);
+        byte[] copy = new byte[VerifiableBlock.SizeBytes];
+        foreach ((ulong offset, ulong sequence) in acknowledged)
+        {
+            ChunkReadResult read = cluster.Nodes[spare].Executor.ReadLocal(new ChunkKey(Volume, 0), (long)offset, copy, out _);
+            Assert.Equal(ChunkStatus.Ok, read.Status);
+            Assert.Equal((long)sequence, VerifiableBlock.Verify(copy, 0, offset));
+        }
+    }
+
+    [Fact]
+    public async Task CorruptBlockIsDetectedOnReadAndByScrubAndRepaired()
+    {
+        await using TestCluster cluster = await TestCluster.StartAsync(nodeCount: 3, pgs: 1, replicas: 3);
+        await cluster.WaitForLeadersAsync(1);
+        await using StorageClient client = cluster.NewClient();
+        var acknowledged = await WriteChunkZeroAsync(client, 1, 32);
+        await cluster.WaitForReplicasAppliedAsync(0);
+        ulong leader = cluster.LeaderOf(0);
+        ulong follower = cluster.Nodes.Keys.First(id => id != leader);
+        (ulong offset, ulong sequence) = acknowledged.First();
+
+        // On the leader: flip bytes in the chunk file; the read still returns good data, repaired from a replica.
+        FlipBytes(cluster, leader, offset);
+        byte[] buffer = new byte[VerifiableBlock.SizeBytes];
+        IoStatus status = await client.ReadAsync(Volume, 0, offset, buffer);
+        Assert.Equal(IoStatusCode.Ok, status.Code);
+        Assert.Equal((long)sequence, VerifiableBlock.Verify(buffer, 0, offset));
+        Assert.True(cluster.Nodes[leader].Executor.BlocksRepaired >= 1, "the leader repaired its block");
+        Assert.Equal(ChunkStatus.Ok, cluster.Nodes[leader].Executor.ReadLocal(new ChunkKey(Volume, 0), (long)offset, buffer, out _).Status);
+
+        // On a follower: nobody reads there, so scrub finds it, and the follower repairs from the leader.
+        FlipBytes(cluster, follower, offset);
+        Assert.Equal(ChunkStatus.Corrupt, cluster.Nodes[follower].Executor.ReadLocal(new ChunkKey(Volume, 0), (long)offset, buffer, out _).Status);
+        var report = await cluster.Nodes[leader].Scrubber.ScrubOnceAsync(CancellationToken.None);
+        Assert.True(report.ChunksScrubbed >= 1);
+        Assert.True(report.RemoteBlocksRepaired >= 1, $"scrub repaired the follower: {report}");
+        Assert.Equal(0, report.MismatchedBlocks);
+        Assert.Equal(ChunkStatus.Ok, cluster.Nodes[follower].Executor.ReadLocal(new ChunkKey(Volume, 0), (long)offset, buffer, out _).Status);
+        Assert.Equal((long)sequence, VerifiableBlock.Verify(buffer, 0, offset));
+    }
+
+    [Fact]
+    public async Task FullDiskFailsWritesWithNoSpaceAndLosesNothingAcknowledged()
+    {
+        await using TestCluster cluster = await TestCluster.StartAsync(nodeCount: 1, pgs: 1, replicas: 1);
+        await cluster.WaitForLeadersAsync(1);
+        Dictionary<ulong, ulong> acknowledged;
+        await using (StorageClient client = cluster.NewClient())
+        {
+            acknowledged = await WriteChunkZeroAsync(client, 1, 16);
+        }
+
+        // Restart with a free-space reserve larger than any disk: the Raft log is "full".
+        await cluster.KillAsync(1);
+        cluster.RaftLogReserveBytes = long.MaxValue / 4;
+        await cluster.StartNodeAsync(1);
+        await cluster.WaitForLeadersAsync(1);
+        await using (StorageClient client = cluster.NewClient())
+        {
+            IoStatus status = await client.WriteAsync(Volume, 0, 0, VerifiableBlock.Create(999, 0, 0));
+            Assert.Equal(IoStatusCode.NoSpace, status.Code);
+            Assert.Contains("no space", status.Message, StringComparison.OrdinalIgnoreCase);
+            byte[] buffer = new byte[VerifiableBlock.SizeBytes];
+            foreach ((ulong offset, ulong sequence) in acknowledged)
+            {
+                Assert.Equal(IoStatusCode.Ok, (await client.ReadAsync(Volume, 0, offset, buffer)).Code);
+                Assert.Equal((long)sequence, VerifiableBlock.Verify(buffer, 0, offset));
+            }
+        }
+    }
+
+    private static void FlipBytes(TestCluster cluster, ulong node, ulong offset)
+    {
+        string path = Path.Combine(cluster.DataDirectory(node), "chunks", Volume.ToString("N"), 0UL.ToString("x16") + ".chunk");
+        using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+        file.Position = (long)offset + 100;
+        int b = file.ReadByte();
+        file.Position = (long)offset + 100;
+        file.WriteByte((byte)~b);
+        file.Flush(flushToDisk: true);
+    }
+
+    private static async Task<Dictionary<ulong, ulong>> WriteChunkZeroAsync(StorageClient client, ulong first, int count)
+    {
+        var acknowledged = new Dictionary<ulong, ulong>();
+        for (int i = 0; i < count; i++)
+        {
+            ulong sequence = first + (ulong)i;
+            ulong offset = (sequence % 64) * VerifiableBlock.SizeBytes;
+            IoStatus status = await client.WriteAsync(Volume, 0, offset, VerifiableBlock.Create(sequence, 0, offset));
+            Assert.True(status.Code == IoStatusCode.Ok, status.ToString());
+            acknowledged[offset] = sequence;
+        }
+
+        return acknowledged;
+    }
+}
