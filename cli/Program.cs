@@ -39,6 +39,8 @@ internal static class Program
                 Console.WriteLine(Usage);
                 return 0;
             case "server":
+                // Before any socket exists (the runtime reads the switch once): see SocketCompletionMode.
+                Sds.Gateway.Transport.SocketCompletionMode.PreferInline();
                 if (args.Length > 1 && args[1] is "--help" or "-h")
                 {
                     Console.WriteLine(Usage);

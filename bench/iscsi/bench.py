@@ -187,13 +187,15 @@ def median_run(runs):
     return runs[len(runs) // 2] if runs else None
 
 
-def measure_interleaved(procs, work, urls, seconds, repeat):
+def measure_interleaved(procs, work, urls, seconds, repeat, wanted=None):
     """Every workload runs against each target in turn (order alternating), so load swings on a
     shared machine hit both sides alike; with repeat > 1 the median-IOPS run is kept."""
     results = {side: {} for side in urls}
     sides = list(urls)
     workloads = [(name, "fio", rw, bs, depth) for name, rw, bs, depth in FIO_WORKLOADS]
     workloads.append(("iscsi-perf-read-4k-qd32", "iscsi-perf", None, None, 32))
+    if wanted:
+        workloads = [w for w in workloads if w[0] in wanted]
     for index, (name, kind, rw, bs, depth) in enumerate(workloads):
         runs = {side: [] for side in sides}
         for round_ in range(repeat):
@@ -232,6 +234,7 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--sds-args", default="")
     ap.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "1")))
+    ap.add_argument("--workloads", help="comma-separated subset of workload names")
     ap.add_argument("--no-build", action="store_true")
     args = ap.parse_args()
     for tool in ("fio", "qemu-nbd", "iscsi-perf", "tgtd", "tgtadm", "dotnet"):
@@ -250,7 +253,8 @@ def main():
             _, urls["sds"] = start_sds(procs, work, args.sds_args.split())
         if args.only != "sds":
             _, urls["tgt"] = start_tgt(procs, work)
-        results = measure_interleaved(procs, work, urls, args.seconds, args.repeat)
+        wanted = set(args.workloads.split(",")) if args.workloads else None
+        results = measure_interleaved(procs, work, urls, args.seconds, args.repeat, wanted)
         ours, tgt = results.get("sds"), results.get("tgt")
     finally:
         # tgtd ignores SIGTERM while targets exist: stop_all escalates to SIGKILL after the grace.

@@ -32,8 +32,12 @@ public sealed class AllocationBudgetCollection
 [Collection(AllocationBudgetCollection.Name)]
 public sealed class CommandAllocationBudgetTests : IAsyncLifetime
 {
-    /// <summary>Bytes per command the data path may allocate on average (see the class summary).</summary>
-    private const double BytesPerCommandBudget = 32;
+    /// <summary>
+    /// Bytes per command the data path may allocate on average (see the class summary). Measured
+    /// 2026-11-20: 30.8 before inline execution (SemaphoreSlim waiter nodes when pool-thread responses
+    /// contended for the sender), 1.2 after.
+    /// </summary>
+    private const double BytesPerCommandBudget = 8;
 
     private const int BlockBytes = 512;
     private const int TransferBytes = 4096;
@@ -52,7 +56,7 @@ public sealed class CommandAllocationBudgetTests : IAsyncLifetime
     private uint _itt = 1;
 
     /// <inheritdoc />
-    public async Task InitializeAsync()
+    public Task InitializeAsync()
     {
         var catalog = new TargetCatalog();
         var device = new ScsiTargetDevice();
@@ -69,9 +73,11 @@ public sealed class CommandAllocationBudgetTests : IAsyncLifetime
             _listener = PortalListener.TryStart(portal, _server, out string? error) ?? throw new InvalidOperationException(error);
             _listener.Start();
             _socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveTimeout = 10_000, SendTimeout = 10_000 };
-            await _socket.ConnectAsync(portal.EndPoint);
+            // A blocking connect keeps the socket in blocking mode, so Send/Receive are plain syscalls that allocate nothing.
+            _socket.Connect(portal.EndPoint);
         }
         Login();
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -85,6 +91,9 @@ public sealed class CommandAllocationBudgetTests : IAsyncLifetime
     [Fact]
     public void ReadAndWriteStayWithinTheAllocationBudget()
     {
+        // A new I_T nexus starts with a unit attention (SPC-4 r37 §5.14): TEST UNIT READY takes it.
+        TestUnitReady();
+        TestUnitReady();
         for (int i = 0; i < WarmupCommands; i++) RunCommand(write: (i & 1) == 0, lba: (uint)(i % 1000) * 8);
         long before = GC.GetTotalAllocatedBytes(precise: true);
         for (int i = 0; i < MeasuredCommands; i++) RunCommand(write: (i & 1) == 0, lba: (uint)(i % 1000) * 8);
@@ -112,6 +121,21 @@ public sealed class CommandAllocationBudgetTests : IAsyncLifetime
         Assert.Equal(0, _header[36]);
         Assert.True(length >= 0);
         _cmdSN = BinaryPrimitives.ReadUInt32BigEndian(_header.AsSpan(28));
+        _expStatSN = BinaryPrimitives.ReadUInt32BigEndian(_header.AsSpan(24)) + 1;
+    }
+
+    private void TestUnitReady()
+    {
+        Span<byte> bhs = _command.AsSpan(0, 48);
+        bhs.Clear();
+        bhs[0] = 0x01;
+        bhs[1] = 0x80 | 0x01;
+        BinaryPrimitives.WriteUInt32BigEndian(bhs[16..], _itt++);
+        BinaryPrimitives.WriteUInt32BigEndian(bhs[24..], _cmdSN++);
+        BinaryPrimitives.WriteUInt32BigEndian(bhs[28..], _expStatSN);
+        SendPdu(0);
+        ReceivePdu();
+        Assert.Equal(0x21, _header[0] & 0x3f);
         _expStatSN = BinaryPrimitives.ReadUInt32BigEndian(_header.AsSpan(24)) + 1;
     }
 
