@@ -46,6 +46,10 @@ internal sealed class AtomicWriteJournal : IDisposable
         {
             return BlockResult.MediumError;
         }
+        catch (ObjectDisposedException)
+        {
+            return BlockResult.HardwareError;
+        }
         return Sync();
     }
 
@@ -61,6 +65,10 @@ internal sealed class AtomicWriteJournal : IDisposable
         catch (IOException)
         {
             return BlockResult.MediumError;
+        }
+        catch (ObjectDisposedException)
+        {
+            return BlockResult.HardwareError;
         }
         return Sync();
     }
@@ -101,6 +109,10 @@ internal sealed class AtomicWriteJournal : IDisposable
             do status = LibC.FDataSync((int)_handle.DangerousGetHandle());
             while (status < 0 && Marshal.GetLastPInvokeError() == LibC.Eintr);
             return status == 0 ? BlockResult.Ok : BlockResult.MediumError;
+        }
+        catch (ObjectDisposedException)
+        {
+            return BlockResult.HardwareError;
         }
         finally
         {

@@ -273,6 +273,10 @@ internal sealed class FileBlockDevice : IBlockDevice
         {
             return new(MapIOException(exception));
         }
+        catch (ObjectDisposedException)
+        {
+            return new(BlockResult.HardwareError);
+        }
         finally
         {
             _gate.ExitWriteLock();
@@ -281,11 +285,14 @@ internal sealed class FileBlockDevice : IBlockDevice
     }
 
     /// <summary>Closes the file and the journal.</summary>
+    /// <remarks>
+    /// The gate is deliberately not disposed: a command still in flight when the LU goes away gets
+    /// HARDWARE ERROR from the closed handle instead of an exception from the lock.
+    /// </remarks>
     public void Dispose()
     {
         _journal.Dispose();
         _handle.Dispose();
-        _gate.Dispose();
     }
 
     private bool InRange(long offsetBytes, long lengthBytes)

@@ -83,7 +83,7 @@ internal static class ExtendedCopy
         for (int i = 0; i < cscdCount; i++)
         {
             int at = HeaderBytes + i * CscdBytes;
-            if (!TryResolveCscd(unit, task, list.Slice(at, CscdBytes), at, out targets[i])) return false;
+            if (!TryResolveCscd(unit, task, list.Slice(at, CscdBytes), out targets[i])) return false;
         }
 
         var parsed = new List<Segment>();
@@ -115,7 +115,7 @@ internal static class ExtendedCopy
 
     // SPC-4 r37 §6.4.4.2 identification descriptor CSCD: LU ID TYPE and NUL in byte 1, a
     // designation descriptor at byte 4, the disk block length in bytes 29–31.
-    private static bool TryResolveCscd(LogicalUnit unit, ScsiTask task, ReadOnlySpan<byte> cscd, int at, out LogicalUnit? target)
+    private static bool TryResolveCscd(LogicalUnit unit, ScsiTask task, ReadOnlySpan<byte> cscd, out LogicalUnit? target)
     {
         target = null;
         if (cscd[0] != CopyManagerLimits.IdentificationCscd) return Fail(task, Sense.UnsupportedTargetDescriptorTypeCode);
@@ -139,7 +139,6 @@ internal static class ExtendedCopy
                 return true;
             }
         }
-        _ = at;
         return true;
     }
 

@@ -2,8 +2,8 @@ namespace Sds.Gateway.Scsi.Spc;
 
 /// <summary>
 /// The mode pages of one logical unit: read-write error recovery (01h), caching (08h, SBC-3 r36
-/// §6.4.5), control (0Ah, SPC-4 r37 §7.5.8) and informational exceptions control (1Ch). WCE
-/// (whether writes are forced to the medium) and SWP (software write protect) are changeable.
+/// §6.4.5), control (0Ah, SPC-4 r37 §7.5.8) and informational exceptions control (1Ch). Only WCE
+/// (whether writes are forced to the medium) is changeable.
 /// </summary>
 internal sealed class ModePageState
 {
@@ -19,10 +19,12 @@ internal sealed class ModePageState
             [0x08, 0x12, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
             [0x08, 0x12, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
         // QUEUE ALGORITHM MODIFIER 1: unrestricted reordering; the transport orders by CmdSN only.
-        // SWP (byte 4 bit 3) is changeable: software write protect for the whole logical unit.
+        // SWP (byte 4 bit 3) is honoured by the dispatcher but not changeable: changing it would
+        // raise MODE PARAMETERS CHANGED on every other nexus (SPC-4 r37 §7.5.1), which libiscsi's
+        // per-test PR teardown on the second path trips over. Read-only LUs use LogicalUnit.ReadOnly.
         Control = new ModePage(
             [0x0A, 0x0A, 0x00, 0x10, 0x00, 0x00, 0, 0, 0, 0, 0, 0],
-            [0x0A, 0x0A, 0, 0, 0x08, 0, 0, 0, 0, 0, 0, 0]);
+            [0x0A, 0x0A, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
         // DEXCPT: informational exceptions are disabled (there is no failure prediction).
         InformationalExceptions = new ModePage(
             [0x1C, 0x0A, 0x08, 0x00, 0, 0, 0, 0, 0, 0, 0, 0],

@@ -17,6 +17,23 @@ public sealed class FileBlockDeviceTests : IDisposable
     }
 
     [Fact]
+    public void OperationsAfterDisposeAreHardwareErrorsNotExceptions()
+    {
+        // Goal: a command in flight when its LU is closed gets a value, never an exception.
+        FileBlockDevice device = FileBlockDevice.Open(_path, 1L << 20);
+        device.Dispose();
+        byte[] block = new byte[512];
+        Assert.Equal(BlockResult.HardwareError, device.ReadAsync(0, block, default).Now());
+        Assert.Equal(BlockResult.HardwareError, device.WriteAsync(0, block, true, default).Now());
+        Assert.Equal(BlockResult.HardwareError, device.FlushAsync(default).Now());
+        Assert.Equal(BlockResult.HardwareError, device.UnmapAsync(0, 4096, default).Now());
+        Assert.Equal(BlockResult.HardwareError, device.WriteAtomicAsync(0, block, false, default).Now());
+        Assert.Equal(BlockResult.HardwareError, device.CompareAndWriteAsync(0, block, block, false, default).Now().Result);
+        Assert.Equal(BlockResult.HardwareError, device.GetProvisioningStatusAsync(0, 4096, default).Now().Result);
+        Assert.Equal(BlockResult.HardwareError, device.ResizeAsync(2L << 20, default).Now());
+    }
+
+    [Fact]
     public void CompareAndWriteIsAtomicUnderConcurrency()
     {
         // Goal: no lost update. Method: four threads increment a counter block with read + COMPARE AND

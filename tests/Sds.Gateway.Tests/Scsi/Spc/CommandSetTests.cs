@@ -79,7 +79,7 @@ public sealed class CommandSetTests
     }
 
     [Fact]
-    public void SoftwareWriteProtectBlocksWrites()
+    public void SoftwareWriteProtectIsNotChangeable()
     {
         using var harness = new ScsiHarness();
         byte[] page = ScsiHarness.DataIn(harness.Run(ScsiHarness.Hex("1a 08 0a 00 ff 00")));
@@ -87,12 +87,10 @@ public sealed class CommandSetTests
         page[2] = 0;
         page[4] &= 0x7F;
         page[4 + 4] |= 0x08; // SWP
-        ScsiAssert.Good(harness.Run([0x15, 0x10, 0, 0, (byte)page.Length, 0], page));
-        ScsiAssert.Check(harness.Run(ScsiHarness.Hex("2a 00 00 00 00 00 00 00 01 00"), new byte[512]), SenseKey.DataProtect, 0x27, 0x00);
-        Assert.Equal(0x80, ScsiHarness.DataIn(harness.Run(ScsiHarness.Hex("1a 00 3f 00 ff 00")))[2] & 0x80);
-        page[4 + 4] &= 0xF7;
-        ScsiAssert.Good(harness.Run([0x15, 0x10, 0, 0, (byte)page.Length, 0], page));
-        ScsiAssert.Good(harness.Run(ScsiHarness.Hex("2a 00 00 00 00 00 00 00 01 00"), new byte[512]));
+        ScsiTask task = harness.Run([0x15, 0x10, 0, 0, (byte)page.Length, 0], page);
+        ScsiAssert.Check(task, SenseKey.IllegalRequest, 0x26, 0x00);
+        Assert.Equal(4 + 4, task.Sense.FieldPointer);
+        Assert.Equal(3, task.Sense.FieldPointerBit);
     }
 
     [Fact]
