@@ -73,6 +73,11 @@ internal static class ServerCommand
         }
 
         var server = new IscsiTargetServer(catalog, new IscsiServerOptions(), loggerFactory);
+        // Signals are handled before any portal is bound: the kernel accepts connections on a bound,
+        // listening socket, so a client (or test) may see the port and send SIGTERM at once.
+        using var stop = new CancellationTokenSource();
+        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         var listeners = new List<PortalListener>();
         foreach (Portal portal in catalog.Portals)
         {
@@ -93,9 +98,6 @@ internal static class ServerCommand
         }
         foreach (PortalListener listener in listeners) listener.Start();
 
-        using var stop = new CancellationTokenSource();
-        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         logger.LogInformation("sds server ready");
         try
         {

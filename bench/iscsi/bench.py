@@ -13,7 +13,8 @@ qemu-nbd keeps at most 16 requests in flight per NBD client, so the fio "qd32" r
 target as QD16; iscsi-perf is a direct libiscsi initiator and does reach QD32.
 
 Usage: bench/iscsi/bench.py [--seconds N] [--repeat N] [--only sds|tgt] [--json FILE] [--sds-args "..."]
-Environment: BENCH_SECONDS (default 10) and BENCH_REPEAT (default 1) set the defaults.
+Environment: BENCH_SECONDS (default 10) and BENCH_REPEAT (default 1) set the defaults; SDS_DLL
+points at another build of sds.dll (e.g. an older commit, for before/after tables).
 """
 import argparse
 import json
@@ -125,7 +126,7 @@ def start_tgt(procs, work):
 
 def start_sds(procs, work, extra_args):
     port = free_port()
-    dll = os.path.join(ROOT, "cli", "bin", "Release", "net10.0", "sds.dll")
+    dll = os.environ.get("SDS_DLL") or os.path.join(ROOT, "cli", "bin", "Release", "net10.0", "sds.dll")
     data = os.path.join(work, "sds-data")
     argv = ["dotnet", dll, "server", "--data", data, "--demo", "--portal", f"127.0.0.1:{port}",
             "--api", f"127.0.0.1:{free_port()}"] + extra_args
