@@ -48,6 +48,8 @@ internal static class Program
             case "volume" or "target" or "lun" or "acl" or "chap" or "node" or "status":
                 return await Admin.AdminCommand.RunAsync(args);
             case "server":
+                // Before any socket exists (the runtime reads the switch once): see SocketCompletionMode.
+                Sds.Gateway.Transport.SocketCompletionMode.PreferInline();
                 if (args.Length > 1 && args[1] is "--help" or "-h")
                 {
                     Console.WriteLine(Usage);

@@ -83,6 +83,11 @@ internal static class ServerCommand
         // Targets, LUNs, ACLs and CHAP created through the management API appear here without a restart.
         await using GatewaySync sync = await GatewaySync.StartAsync(meta.Server.Node, catalog, relativePortIds, arguments.DataDirectory, logger);
         var server = new IscsiTargetServer(catalog, new IscsiServerOptions(), loggerFactory);
+        // Signals are handled before any portal is bound: the kernel accepts connections on a bound,
+        // listening socket, so a client (or test) may see the port and send SIGTERM at once.
+        using var stop = new CancellationTokenSource();
+        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         var listeners = new List<PortalListener>();
         foreach (Portal portal in catalog.Portals)
         {
@@ -103,9 +108,6 @@ internal static class ServerCommand
         }
         foreach (PortalListener listener in listeners) listener.Start();
 
-        using var stop = new CancellationTokenSource();
-        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         logger.LogInformation("sds server ready");
         try
         {

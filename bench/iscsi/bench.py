@@ -8,7 +8,13 @@ same initiators against each target in turn:
 It prints IOPS, MB/s, mean and p99 latency per workload and the ratio ours/tgt, and writes the
 table as JSON beside the text when --json is given. Every process it starts is stopped by PID.
 
-Usage: bench/iscsi/bench.py [--seconds N] [--only sds|tgt] [--json FILE] [--sds-args "..."]
+Workloads run interleaved (sds, tgt, tgt, sds, ...) so load swings on a shared machine hit both.
+qemu-nbd keeps at most 16 requests in flight per NBD client, so the fio "qd32" rows reach the
+target as QD16; iscsi-perf is a direct libiscsi initiator and does reach QD32.
+
+Usage: bench/iscsi/bench.py [--seconds N] [--repeat N] [--only sds|tgt] [--json FILE] [--sds-args "..."]
+Environment: BENCH_SECONDS (default 10) and BENCH_REPEAT (default 1) set the defaults; SDS_DLL
+points at another build of sds.dll (e.g. an older commit, for before/after tables).
 """
 import argparse
 import json
@@ -43,6 +49,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_control_port():
+    """tgtd's management channel is a unix socket /var/run/tgtd/socket.N with N at most 32767."""
+    import random
+    for _ in range(1000):
+        n = random.randint(2000, 32000)
+        if not os.path.exists(f"/var/run/tgtd/socket.{n}"):
+            return n
+    raise SystemExit("bench: no free tgtd control port")
+
+
 def wait_port(port, seconds=30):
     deadline = time.time() + seconds
     while time.time() < deadline:
@@ -66,7 +82,7 @@ class Processes:
         self.started.append(proc)
         return proc
 
-    def stop(self, proc, grace_seconds=10):
+    def stop(self, proc, grace_seconds=5):
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -76,6 +92,14 @@ class Processes:
                 proc.wait()
         if proc in self.started:
             self.started.remove(proc)
+        socket_path = getattr(proc, "control_socket", None)
+        if socket_path:
+            # A killed tgtd leaves its management socket and lock behind.
+            for path in (socket_path, socket_path + ".lock"):
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
 
     def stop_all(self):
         for proc in reversed(list(self.started)):
@@ -84,7 +108,7 @@ class Processes:
 
 def start_tgt(procs, work):
     """tgtd in the foreground on its own control port, one target with a sparse file LUN 1."""
-    port, control = free_port(), free_port()
+    port, control = free_port(), free_control_port()
     image = os.path.join(work, "tgt.img")
     with open(image, "wb") as f:
         f.truncate(SIZE_BYTES)
@@ -96,12 +120,13 @@ def start_tgt(procs, work):
     subprocess.run(adm + ["--op", "new", "--mode", "logicalunit", "--tid", "1", "--lun", "1",
                           "-b", image], check=True)
     subprocess.run(adm + ["--op", "bind", "--mode", "target", "--tid", "1", "-I", "ALL"], check=True)
+    proc.control_socket = f"/var/run/tgtd/socket.{control}"
     return proc, f"iscsi://127.0.0.1:{port}/{TGT_IQN}/1"
 
 
 def start_sds(procs, work, extra_args):
     port = free_port()
-    dll = os.path.join(ROOT, "cli", "bin", "Release", "net10.0", "sds.dll")
+    dll = os.environ.get("SDS_DLL") or os.path.join(ROOT, "cli", "bin", "Release", "net10.0", "sds.dll")
     data = os.path.join(work, "sds-data")
     argv = ["dotnet", dll, "server", "--data", data, "--demo", "--portal", f"127.0.0.1:{port}",
             "--api", f"127.0.0.1:{free_port()}"] + extra_args
@@ -148,12 +173,44 @@ def run_iscsi_perf(url, depth, seconds):
             "p99_us": 0}
 
 
-def measure(procs, work, url, seconds):
-    results = {}
-    for name, rw, bs, depth in FIO_WORKLOADS:
-        results[name] = run_fio(procs, work, url, name, rw, bs, depth, seconds)
-        print(f"  {name}: {results[name]['iops']:.0f} IOPS", file=sys.stderr, flush=True)
-    results["iscsi-perf-read-4k-qd32"] = run_iscsi_perf(url, 32, seconds)
+def guarded(label, fn):
+    """One measurement; a failing workload prints why and leaves a hole, never ends the run."""
+    try:
+        return fn()
+    except (subprocess.SubprocessError, OSError, ValueError, KeyError, SystemExit) as error:
+        print(f"  {label}: FAILED ({error})", file=sys.stderr, flush=True)
+        return None
+
+
+def median_run(runs):
+    """The run with the median IOPS of `runs` (None entries dropped)."""
+    runs = sorted((r for r in runs if r), key=lambda r: r["iops"])
+    return runs[len(runs) // 2] if runs else None
+
+
+def measure_interleaved(procs, work, urls, seconds, repeat, wanted=None):
+    """Every workload runs against each target in turn (order alternating), so load swings on a
+    shared machine hit both sides alike; with repeat > 1 the median-IOPS run is kept."""
+    results = {side: {} for side in urls}
+    sides = list(urls)
+    workloads = [(name, "fio", rw, bs, depth) for name, rw, bs, depth in FIO_WORKLOADS]
+    workloads.append(("iscsi-perf-read-4k-qd32", "iscsi-perf", None, None, 32))
+    if wanted:
+        workloads = [w for w in workloads if w[0] in wanted]
+    for index, (name, kind, rw, bs, depth) in enumerate(workloads):
+        runs = {side: [] for side in sides}
+        for round_ in range(repeat):
+            order = sides if (index + round_) % 2 == 0 else list(reversed(sides))
+            for side in order:
+                if kind == "fio":
+                    r = guarded(f"{side} {name}", lambda: run_fio(procs, work, urls[side], f"{side}-{name}", rw, bs, depth, seconds))
+                else:
+                    r = guarded(f"{side} {name}", lambda: run_iscsi_perf(urls[side], depth, seconds))
+                runs[side].append(r)
+                if r:
+                    print(f"  {side} {name}: {r['iops']:.0f} IOPS", file=sys.stderr, flush=True)
+        for side in sides:
+            results[side][name] = median_run(runs[side])
     return results
 
 
@@ -161,7 +218,7 @@ def print_table(ours, tgt):
     header = f"{'workload':<26}{'sds IOPS':>10}{'tgt IOPS':>10}{'sds MB/s':>10}{'tgt MB/s':>10}" \
              f"{'sds mean':>10}{'tgt mean':>10}{'sds p99':>10}{'tgt p99':>10}{'ratio':>8}"
     print(header)
-    for name in (ours or tgt):
+    for name in list((ours or tgt or {}).keys()):
         o, t = (ours or {}).get(name), (tgt or {}).get(name)
         cell = lambda d, k, fmt: (fmt.format(d[k]) if d else "-")
         ratio = f"{o['iops'] / t['iops']:.2f}" if o and t and t["iops"] else "-"
@@ -177,6 +234,8 @@ def main():
     ap.add_argument("--only", choices=["sds", "tgt"])
     ap.add_argument("--json")
     ap.add_argument("--sds-args", default="")
+    ap.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "1")))
+    ap.add_argument("--workloads", help="comma-separated subset of workload names")
     ap.add_argument("--no-build", action="store_true")
     args = ap.parse_args()
     for tool in ("fio", "qemu-nbd", "iscsi-perf", "tgtd", "tgtadm", "dotnet"):
@@ -190,22 +249,28 @@ def main():
     work = tempfile.mkdtemp(prefix="sds-bench-")
     ours = tgt = None
     try:
+        urls = {}
         if args.only != "tgt":
-            print("sds:", file=sys.stderr)
-            proc, url = start_sds(procs, work, args.sds_args.split())
-            ours = measure(procs, work, url, args.seconds)
-            procs.stop(proc)
+            _, urls["sds"] = start_sds(procs, work, args.sds_args.split())
         if args.only != "sds":
-            print("tgt:", file=sys.stderr)
-            proc, url = start_tgt(procs, work)
-            tgt = measure(procs, work, url, args.seconds)
-            procs.stop(proc, grace_seconds=2)  # tgtd ignores SIGTERM while targets exist
+            _, urls["tgt"] = start_tgt(procs, work)
+        wanted = set(args.workloads.split(",")) if args.workloads else None
+        results = measure_interleaved(procs, work, urls, args.seconds, args.repeat, wanted)
+        ours, tgt = results.get("sds"), results.get("tgt")
     finally:
+        # tgtd ignores SIGTERM while targets exist: stop_all escalates to SIGKILL after the grace.
         procs.stop_all()
         shutil.rmtree(work, ignore_errors=True)
+    load = os.getloadavg()
+    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {args.seconds}s per run, "
+          f"repeat {args.repeat} (median), load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}, "
+          f"{os.cpu_count()} CPUs")
+    print("# fio runs through qemu-nbd, which keeps at most 16 requests in flight per client: "
+          "the qd32 fio rows reach the target as QD16. iscsi-perf talks iSCSI directly (true QD32).")
     print_table(ours, tgt)
     if args.json:
-        json.dump({"sds": ours, "tgt": tgt}, open(args.json, "w"), indent=2)
+        json.dump({"sds": ours, "tgt": tgt, "seconds": args.seconds, "repeat": args.repeat,
+                   "loadavg": load}, open(args.json, "w"), indent=2)
 
 
 if __name__ == "__main__":

@@ -11,9 +11,9 @@ namespace Sds.Gateway.Block;
 /// values (STYLE "OS I/O errors are caught once at the IBlockDevice edge").
 /// </summary>
 /// <remarks>
-/// I/O runs synchronously on the calling thread (the transport already runs each command on the
-/// thread pool): against the page cache a 4 KiB pread/pwrite costs a few microseconds, and it
-/// allocates nothing. A reader-writer gate lets reads and writes run in parallel while COMPARE AND
+/// I/O runs synchronously on the calling thread: against the page cache a 4 KiB pread/pwrite costs
+/// a few microseconds and allocates nothing, so the iSCSI read loop runs small READ/WRITE commands
+/// inline and sends larger ones and data-less ones (SYNCHRONIZE CACHE) to the thread pool. A reader-writer gate lets reads and writes run in parallel while COMPARE AND
 /// WRITE and WRITE ATOMIC hold it exclusively, so they are atomic against every other command.
 /// </remarks>
 internal sealed class FileBlockDevice : IBlockDevice

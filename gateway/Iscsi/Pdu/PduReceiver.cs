@@ -29,6 +29,12 @@ internal sealed class PduReceiver
     /// <summary>Largest data segment accepted (the MaxRecvDataSegmentLength we declared; 8192 during login).</summary>
     public int DataSegmentLengthMax { get; set; } = IscsiLimits.LoginDataSegmentLengthBytesMax;
 
+    /// <summary>
+    /// Called once each time the receiver is about to wait for bytes that have not arrived yet (set
+    /// once per connection; the connection flushes its deferred responses there, see <see cref="PduSender"/>).
+    /// </summary>
+    public Func<ValueTask<bool>>? BeforeWait { get; set; }
+
     /// <summary>Current state (for assertions and tests).</summary>
     public ReceiveState State => _state;
 
@@ -37,7 +43,7 @@ internal sealed class PduReceiver
     public async ValueTask<ReceiveStatus> ReceiveHeaderAsync(InboundHeader header, CancellationToken cancellation)
     {
         Invariant.Assert(_state == ReceiveState.AwaitHeader, "header read while a data segment is pending");
-        ReadResult result = await _reader.ReadAtLeastAsync(IscsiLimits.BhsLengthBytes, cancellation).ConfigureAwait(false);
+        ReadResult result = await ReadAtLeastAsync(IscsiLimits.BhsLengthBytes, cancellation).ConfigureAwait(false);
         ReadOnlySequence<byte> buffer = result.Buffer;
         if (buffer.Length < IscsiLimits.BhsLengthBytes)
         {
@@ -51,7 +57,7 @@ internal sealed class PduReceiver
         if (buffer.Length < headerLength)
         {
             _reader.AdvanceTo(buffer.Start, buffer.End);
-            result = await _reader.ReadAtLeastAsync(headerLength, cancellation).ConfigureAwait(false);
+            result = await ReadAtLeastAsync(headerLength, cancellation).ConfigureAwait(false);
             buffer = result.Buffer;
             if (buffer.Length < headerLength)
             {
@@ -94,7 +100,7 @@ internal sealed class PduReceiver
         int total = Bhs.Padded(_dataSegmentLength) + (DataDigest && _dataSegmentLength > 0 ? 4 : 0);
         _state = ReceiveState.AwaitHeader;
         if (total == 0) return ReceiveStatus.Ok;
-        ReadResult result = await _reader.ReadAtLeastAsync(total, cancellation).ConfigureAwait(false);
+        ReadResult result = await ReadAtLeastAsync(total, cancellation).ConfigureAwait(false);
         ReadOnlySequence<byte> buffer = result.Buffer;
         if (buffer.Length < total)
         {
@@ -124,7 +130,7 @@ internal sealed class PduReceiver
         int total = Bhs.Padded(_dataSegmentLength) + (DataDigest && _dataSegmentLength > 0 ? 4 : 0);
         _state = ReceiveState.AwaitHeader;
         if (total == 0) return ReceiveStatus.Ok;
-        ReadResult result = await _reader.ReadAtLeastAsync(total, cancellation).ConfigureAwait(false);
+        ReadResult result = await ReadAtLeastAsync(total, cancellation).ConfigureAwait(false);
         ReadOnlySequence<byte> buffer = result.Buffer;
         if (buffer.Length < total)
         {
@@ -133,5 +139,25 @@ internal sealed class PduReceiver
         }
         _reader.AdvanceTo(buffer.GetPosition(total));
         return ReceiveStatus.Ok;
+    }
+
+    /// <summary>
+    /// <see cref="PipeReader.ReadAtLeastAsync"/>, but when the bytes are not buffered yet it first runs
+    /// <see cref="BeforeWait"/>: a read loop that is about to block has nothing better to do than send.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<ReadResult> ReadAtLeastAsync(int minimumBytes, CancellationToken cancellation)
+    {
+        if (BeforeWait is { } beforeWait)
+        {
+            if (_reader.TryRead(out ReadResult buffered))
+            {
+                if (buffered.Buffer.Length >= minimumBytes || buffered.IsCompleted || buffered.IsCanceled) return buffered;
+                // Not enough yet: give the bytes back unconsumed, then wait after flushing.
+                _reader.AdvanceTo(buffered.Buffer.Start);
+            }
+            await beforeWait().ConfigureAwait(false);
+        }
+        return await _reader.ReadAtLeastAsync(minimumBytes, cancellation).ConfigureAwait(false);
     }
 }

@@ -9,6 +9,12 @@ namespace Sds.Gateway.Iscsi.Pdu;
 /// Writes target PDUs on one connection through a <see cref="PipeWriter"/>. One async lock
 /// serializes writers (SCSI completions finish on any thread); StatSN is assigned under it.
 /// </summary>
+/// <remarks>
+/// Batching: the read loop sends with <c>flush: false</c> and calls <see cref="FlushPendingAsync"/>
+/// just before it would block waiting for more input (<see cref="PduReceiver.BeforeWait"/>), so the
+/// answers to every PDU that arrived in one TCP read leave in one send. Nothing waits on a timer:
+/// a deferred PDU is flushed at the latest when the read loop runs out of input.
+/// </remarks>
 internal sealed class PduSender
 {
     private readonly PipeWriter _writer;
@@ -16,6 +22,8 @@ internal sealed class PduSender
     private ICommandWindow _window;
     private uint _statSN;
     private bool _broken;
+    // Written but not yet flushed (read-loop sends with flush: false); cleared by every flush.
+    private volatile bool _pendingFlush;
 
     /// <summary>Creates a sender over <paramref name="writer"/> advertising <paramref name="window"/>.</summary>
     public PduSender(PipeWriter writer, ICommandWindow window)
@@ -43,14 +51,25 @@ internal sealed class PduSender
     public void UseWindow(ICommandWindow window) => _window = window;
 
     /// <summary>Sends one PDU and flushes. Returns false when the connection is broken.</summary>
+    public ValueTask<bool> SendAsync(PduTemplate template, ReadOnlyMemory<byte> data) => SendAsync(template, data, flush: true);
+
+    /// <summary>
+    /// Sends one PDU; with <paramref name="flush"/> false it stays buffered until the next flush
+    /// (only the read loop does that, see the remarks). Returns false when the connection is broken.
+    /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<bool> SendAsync(PduTemplate template, ReadOnlyMemory<byte> data)
+    public async ValueTask<bool> SendAsync(PduTemplate template, ReadOnlyMemory<byte> data, bool flush)
     {
         await _lock.WaitAsync().ConfigureAwait(false);
         try
         {
             if (_broken) return false;
             WritePdu(ref template, data.Span);
+            if (!flush)
+            {
+                _pendingFlush = true;
+                return true;
+            }
             return await FlushAsync().ConfigureAwait(false);
         }
         finally
@@ -67,7 +86,7 @@ internal sealed class PduSender
     /// Returns the number of Data-In PDUs sent (the ExpDataSN of a following SCSI Response), or -1 when broken.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<int> SendDataInAsync(PduTemplate first, ReadOnlyMemory<byte> data, int segmentLengthMax, int burstLengthMax, bool collapseStatus, PduTemplate last)
+    public async ValueTask<int> SendDataInAsync(PduTemplate first, ReadOnlyMemory<byte> data, int segmentLengthMax, int burstLengthMax, bool collapseStatus, PduTemplate last, bool flush = true)
     {
         Invariant.Assert(segmentLengthMax > 0 && burstLengthMax > 0, "segment and burst sizes are positive");
         await _lock.WaitAsync().ConfigureAwait(false);
@@ -107,7 +126,35 @@ internal sealed class PduSender
                     unflushed = 0;
                 }
             }
+            if (!flush)
+            {
+                _pendingFlush = true;
+                return (int)dataSN;
+            }
             return await FlushAsync().ConfigureAwait(false) ? (int)dataSN : -1;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Flushes what deferred sends left buffered; returns false when the connection is broken.</summary>
+    public ValueTask<bool> FlushPendingAsync()
+    {
+        if (!_pendingFlush) return new(!_broken);
+        return FlushPendingLockedAsync();
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> FlushPendingLockedAsync()
+    {
+        await _lock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_broken) return false;
+            if (!_pendingFlush) return true;
+            return await FlushAsync().ConfigureAwait(false);
         }
         finally
         {
@@ -171,6 +218,7 @@ internal sealed class PduSender
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> FlushAsync()
     {
+        _pendingFlush = false;
         try
         {
             FlushResult result = await _writer.FlushAsync().ConfigureAwait(false);

@@ -67,6 +67,8 @@ internal sealed class IscsiConnection
         _writer = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024));
         _receiver = new PduReceiver(_reader);
         _sender = new PduSender(_writer, _loginWindow);
+        // One delegate per connection (not per I/O): responses the read loop deferred leave before it blocks.
+        _receiver.BeforeWait = _sender.FlushPendingAsync;
         RemoteEndPoint = socket.RemoteEndPoint?.ToString() ?? "?";
     }
 
@@ -520,11 +522,7 @@ internal sealed class IscsiConnection
             Release(command, admitted: true);
             return sent;
         }
-        if (command.ReceivedBytes == command.WriteLength)
-        {
-            StartExecution(command);
-            return true;
-        }
+        if (command.ReceivedBytes == command.WriteLength) return await StartExecutionAsync(command).ConfigureAwait(false);
         return await IssueR2TsAsync(command).ConfigureAwait(false);
     }
 
@@ -572,7 +570,8 @@ internal sealed class IscsiConnection
             pdu.Field44 = (uint)length;
             command.NextR2TSN++;
             command.NextR2TOffset += length;
-            if (!await _sender.SendAsync(pdu, default).ConfigureAwait(false)) return false;
+            // Deferred: the read loop flushes before it waits for the solicited Data-Out.
+            if (!await _sender.SendAsync(pdu, default, flush: false).ConfigureAwait(false)) return false;
         }
         return true;
     }
@@ -673,7 +672,10 @@ internal sealed class IscsiConnection
                 if (command.State == CommandState.AwaitingData && !await IssueR2TsAsync(command).ConfigureAwait(false)) return ConnectionVerdict.Close;
             }
         }
-        if (command.ReceivedBytes == command.WriteLength && command.State == CommandState.AwaitingData) StartExecution(command);
+        if (command.ReceivedBytes == command.WriteLength && command.State == CommandState.AwaitingData)
+        {
+            return await StartExecutionAsync(command).ConfigureAwait(false) ? ConnectionVerdict.Continue : ConnectionVerdict.Close;
+        }
         return ConnectionVerdict.Continue;
     }
 
@@ -707,17 +709,60 @@ internal sealed class IscsiConnection
 
     private static readonly Sds.Gateway.Scsi.Sense.SenseData DataPhaseError = new(Sds.Gateway.Scsi.Sense.SenseKey.AbortedCommand, 0x4B, 0x00);
 
-    private void StartExecution(ScsiCommandContext command)
+    /// <summary>
+    /// Commands moving at most this many bytes run on the read loop itself (no thread-pool hop) when
+    /// the SCSI layer completes them synchronously, as a page-cache or memory device does; larger
+    /// transfers go to the thread pool so a 1 MiB copy does not hold up the next command's parsing.
+    /// </summary>
+    private const int InlineExecutionBytesMax = 128 * 1024;
+
+    private ValueTask<bool> StartExecutionAsync(ScsiCommandContext command)
     {
         Invariant.Assert(command.OutstandingR2TCount == 0, "all solicited data arrived");
         if (!_session!.TryTransition(command, CommandState.AwaitingData, CommandState.Executing))
         {
             ReleaseAbortedOnReadLoop(command);
-            return;
+            return new(true);
         }
         command.Task.DataOut = command.DataOutBuffer[..command.ReceivedBytes];
         Interlocked.Increment(ref _executing);
-        ThreadPool.UnsafeQueueUserWorkItem(command, preferLocal: false);
+        ScsiTask task = command.Task;
+        // Only data-moving commands run inline: commands without data (SYNCHRONIZE CACHE's fdatasync,
+        // TEST UNIT READY behind a slow device) keep the read loop free by going to the pool.
+        bool inline = task.Direction is DataDirection.Read or DataDirection.Write
+            && Math.Max(command.ReadLength, command.WriteLength) <= InlineExecutionBytesMax;
+        if (!inline)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(command, preferLocal: false);
+            return new(true);
+        }
+        return ExecuteInlineAsync(command);
+    }
+
+    /// <summary>
+    /// Runs a command on the read loop. A synchronous completion is answered with a deferred flush
+    /// (the read loop flushes before it blocks); an asynchronous one finishes off the read loop.
+    /// </summary>
+    private ValueTask<bool> ExecuteInlineAsync(ScsiCommandContext command)
+    {
+        bool targetFailure = false;
+        ValueTask pending = default;
+        try
+        {
+            pending = _session!.Target!.Device.ExecuteAsync(command.Task);
+            if (pending.IsCompletedSuccessfully) pending.GetAwaiter().GetResult();
+            else
+            {
+                _ = FinishExecutionAsync(command, pending);
+                return new(true);
+            }
+        }
+        catch (Exception exception) when (exception is not InvariantViolationException)
+        {
+            LogScsiLayerBug(exception, command);
+            targetFailure = true;
+        }
+        return RespondAsync(command, targetFailure, flush: false);
     }
 
     /// <summary>Thread-pool entry of a command (see <see cref="ScsiCommandContext"/>).</summary>
@@ -726,37 +771,66 @@ internal sealed class IscsiConnection
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask ExecuteCommandAsync(ScsiCommandContext command)
     {
-        IscsiSession session = _session!;
         bool targetFailure = false;
         try
         {
-            await session.Target!.Device.ExecuteAsync(command.Task).ConfigureAwait(false);
+            await _session!.Target!.Device.ExecuteAsync(command.Task).ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is not InvariantViolationException)
         {
-            // The SCSI layer must not throw; if it does, the initiator gets a target failure (RFC 7143 §11.4.3) and we log the bug.
-            _logger.LogError(exception, "SCSI layer threw for CDB opcode 0x{Opcode:x2}", command.Task.Cdb.Length > 0 ? command.Task.Cdb[0] : 0);
+            LogScsiLayerBug(exception, command);
             targetFailure = true;
         }
+        await RespondAsync(command, targetFailure, flush: true).ConfigureAwait(false);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask FinishExecutionAsync(ScsiCommandContext command, ValueTask pending)
+    {
+        bool targetFailure = false;
+        try
+        {
+            await pending.ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not InvariantViolationException)
+        {
+            LogScsiLayerBug(exception, command);
+            targetFailure = true;
+        }
+        await RespondAsync(command, targetFailure, flush: true).ConfigureAwait(false);
+    }
+
+    // The SCSI layer must not throw; if it does, the initiator gets a target failure (RFC 7143 §11.4.3) and we log the bug.
+    private void LogScsiLayerBug(Exception exception, ScsiCommandContext command) =>
+        _logger.LogError(exception, "SCSI layer threw for CDB opcode 0x{Opcode:x2}", command.Task.Cdb.Length > 0 ? command.Task.Cdb[0] : 0);
+
+    /// <summary>Answers an executed command and releases it; false when the connection broke.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> RespondAsync(ScsiCommandContext command, bool targetFailure, bool flush)
+    {
+        IscsiSession session = _session!;
+        bool sent = true;
         try
         {
             // Deciding to answer and being aborted are exclusive: the transition is made under the session lock.
             if (session.TryTransition(command, CommandState.Executing, CommandState.Responding))
             {
                 session.ReleaseWindowSlot(command);
-                await ScsiResponder.SendAsync(_sender, command, Parameters, targetFailure).ConfigureAwait(false);
+                sent = await ScsiResponder.SendAsync(_sender, command, Parameters, targetFailure, flush).ConfigureAwait(false);
             }
         }
         catch (Exception exception)
         {
             _logger.LogCritical(exception, "bug: sending the response of ITT 0x{Itt:x8} failed", command.InitiatorTaskTag);
             Abort();
+            sent = false;
         }
         finally
         {
             Release(command, admitted: true);
             Interlocked.Decrement(ref _executing);
         }
+        return sent;
     }
 
     // ---------------------------------------------------------------- Task management

@@ -12,9 +12,12 @@ namespace Sds.Gateway.Iscsi.Session;
 /// </summary>
 internal static class ScsiResponder
 {
-    /// <summary>Sends the Data-In (if any) and the status of <paramref name="command"/>.</summary>
+    /// <summary>
+    /// Sends the Data-In (if any) and the status of <paramref name="command"/>; with
+    /// <paramref name="flush"/> false the PDUs wait for the read loop's next flush (see <see cref="PduSender"/>).
+    /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public static async ValueTask<bool> SendAsync(PduSender sender, ScsiCommandContext command, OperationalParameters parameters, bool targetFailure)
+    public static async ValueTask<bool> SendAsync(PduSender sender, ScsiCommandContext command, OperationalParameters parameters, bool targetFailure, bool flush = true)
     {
         ScsiTask task = command.Task;
         bool read = task.Direction is DataDirection.Read or DataDirection.Bidirectional;
@@ -49,7 +52,7 @@ internal static class ScsiResponder
             last.Field44 = residualCount;
             last.StatSN = StatSNPolicy.Advance;
             int segmentMax = Math.Min(parameters.InitiatorMaxRecvDataSegmentLength, IscsiLimits.SendDataSegmentLengthBytesMax);
-            expDataSN = await sender.SendDataInAsync(first, task.DataIn[..dataInLength], segmentMax, parameters.MaxBurstLength, collapse, last).ConfigureAwait(false);
+            expDataSN = await sender.SendDataInAsync(first, task.DataIn[..dataInLength], segmentMax, parameters.MaxBurstLength, collapse, last, flush).ConfigureAwait(false);
             if (expDataSN < 0) return false;
             if (collapse) return true;
         }
@@ -66,6 +69,6 @@ internal static class ScsiResponder
             int length = SenseSegment.Encode(task.Sense, command.SenseBuffer);
             sense = command.SenseBuffer.AsMemory(0, length);
         }
-        return await sender.SendAsync(response, sense).ConfigureAwait(false);
+        return await sender.SendAsync(response, sense, flush).ConfigureAwait(false);
     }
 }
