@@ -32,7 +32,8 @@ internal static class ServerCommand
                 options.TimestampFormat = "HH:mm:ss.fff ";
             })
             .SetMinimumLevel(Environment.GetEnvironmentVariable("SDS_LOG_DEBUG") == "1" ? LogLevel.Debug : LogLevel.Information)
-            .AddFilter("Microsoft.AspNetCore", LogLevel.Warning));
+            .AddFilter("Microsoft.AspNetCore", LogLevel.Warning)
+            .AddFilter("Microsoft.Hosting", LogLevel.Warning));
         ILogger logger = loggerFactory.CreateLogger("sds");
         try
         {
@@ -44,13 +45,6 @@ internal static class ServerCommand
             return 1;
         }
 
-        await using EmbeddedMeta? meta = await EmbeddedMeta.StartAsync(arguments.DataDirectory, arguments.Api, arguments.Portals.Select(p => p.ToString()).ToList(), loggerFactory);
-        if (meta is null)
-        {
-            return 1;
-        }
-
-        logger.LogInformation("management API on {Api}", string.Join(", ", meta.Server.Addresses));
         var catalog = new TargetCatalog();
         var relativePortIds = new ushort[arguments.Portals.Count];
         for (int i = 0; i < arguments.Portals.Count; i++)
@@ -80,8 +74,6 @@ internal static class ServerCommand
             catalog.AddTarget(new TargetNode(DemoTargetName, "sds-demo", device, arguments.Chap, arguments.MutualChap));
         }
 
-        // Targets, LUNs, ACLs and CHAP created through the management API appear here without a restart.
-        await using GatewaySync sync = await GatewaySync.StartAsync(meta.Server.Node, catalog, relativePortIds, arguments.DataDirectory, logger);
         var server = new IscsiTargetServer(catalog, new IscsiServerOptions(), loggerFactory);
         // Signals are handled before any portal is bound: the kernel accepts connections on a bound,
         // listening socket, so a client (or test) may see the port and send SIGTERM at once.
@@ -101,6 +93,20 @@ internal static class ServerCommand
             }
             listeners.Add(listener);
         }
+
+        // Portals are bound (not yet accepting) before the embedded meta starts, so a busy port fails
+        // the start with one line and nothing else has been started or logged.
+        await using EmbeddedMeta? meta = await EmbeddedMeta.StartAsync(arguments.DataDirectory, arguments.Api, arguments.Portals.Select(p => p.ToString()).ToList(), loggerFactory);
+        if (meta is null)
+        {
+            foreach (PortalListener started in listeners) await started.DisposeAsync();
+            foreach (IDisposable device in devices) device.Dispose();
+            return 1;
+        }
+
+        logger.LogInformation("management API on {Api}", string.Join(", ", meta.Server.Addresses));
+        // Targets, LUNs, ACLs and CHAP created through the management API appear here without a restart.
+        await using GatewaySync sync = await GatewaySync.StartAsync(meta.Server.Node, catalog, relativePortIds, arguments.DataDirectory, logger);
         if (arguments.Demo)
         {
             logger.LogInformation("demo target {Target}: LUN 0 = {Path} ({Size} bytes){Chap}", DemoTargetName, Path.Combine(arguments.DataDirectory, "demo-lun0.img"), DemoLunSizeBytes,

@@ -168,6 +168,8 @@ public static class RaftMessageCodec
         MessageType.Heartbeat => RaftMessageType.Heartbeat,
         MessageType.HeartbeatResponse => RaftMessageType.HeartbeatResponse,
         MessageType.TimeoutNow => RaftMessageType.TimeoutNow,
+        MessageType.ReadIndex => RaftMessageType.ReadIndex,
+        MessageType.ReadIndexResponse => RaftMessageType.ReadIndexResponse,
         _ => throw new System.Diagnostics.UnreachableException("the core only sends the types above"),
     };
 
@@ -186,6 +188,8 @@ public static class RaftMessageCodec
             RaftMessageType.Heartbeat => MessageType.Heartbeat,
             RaftMessageType.HeartbeatResponse => MessageType.HeartbeatResponse,
             RaftMessageType.TimeoutNow => MessageType.TimeoutNow,
+            RaftMessageType.ReadIndex => MessageType.ReadIndex,
+            RaftMessageType.ReadIndexResponse => MessageType.ReadIndexResponse,
             _ => 0,
         };
         return result != 0;

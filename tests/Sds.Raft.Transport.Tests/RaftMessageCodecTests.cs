@@ -43,7 +43,7 @@ public sealed class RaftMessageCodecTests
     public void InputNoPeerSendsIsRefused()
     {
         Assert.False(RaftMessageCodec.TryFromProto(new RaftMessage { Type = RaftMessageType.Unspecified }, out _));
-        Assert.False(RaftMessageCodec.TryFromProto(new RaftMessage { Type = RaftMessageType.ReadIndex }, out _));
+        Assert.False(RaftMessageCodec.TryFromProto(new RaftMessage { Type = RaftMessageType.TransferLeader }, out _));
         Assert.False(RaftMessageCodec.TryFromProto(new RaftMessage { Type = RaftMessageType.Snapshot, Snapshot = new Proto.V1.Snapshot() }, out _));
         var badEntry = new RaftMessage { Type = RaftMessageType.Append };
         badEntry.Entries.Add(new Proto.V1.Entry { Type = (Proto.V1.EntryType)7, Index = 1, Term = 1 });
