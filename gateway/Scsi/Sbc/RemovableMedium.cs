@@ -17,12 +17,6 @@ internal sealed class RemovableMedium
     /// <summary>Whether the medium is loaded (the dispatcher reads this once per medium-access command).</summary>
     public bool Present => _present;
 
-    /// <summary>Whether any I_T nexus prevents medium removal (SBC-3 r36 §5.14: the condition is per logical unit).</summary>
-    public bool RemovalPrevented
-    {
-        get { lock (_gate) return _preventing.Count > 0; }
-    }
-
     /// <summary>Records PREVENT = 01b (true) or 00b (false) from <paramref name="nexus"/>.</summary>
     public void SetPrevent(ITNexus nexus, bool prevent)
     {
@@ -42,6 +36,7 @@ internal sealed class RemovableMedium
     {
         lock (_gate)
         {
+            // SBC-3 r36 §5.14: the prevention is a condition of the logical unit, set by any nexus.
             if (_preventing.Count > 0) return false;
             _present = load;
             return true;

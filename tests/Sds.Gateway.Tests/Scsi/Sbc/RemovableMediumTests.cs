@@ -118,6 +118,17 @@ public class RemovableMediumTests
     }
 
     [Fact]
+    public void UnknownServiceActionIsInvalidFieldEvenWithoutMedium()
+    {
+        using var harness = Removable();
+        ScsiAssert.Good(harness.Run(Eject));
+        // SERVICE ACTION IN(16) with service action 1Fh: not a command, so not a medium access.
+        ScsiAssert.Check(harness.Run([0x9E, 0x1F, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0], expectedLength: 32), SenseKey.IllegalRequest, 0x24, 0x00);
+        // READ CAPACITY(16) is one.
+        ScsiAssert.Check(harness.Run([0x9E, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0], expectedLength: 32), SenseKey.NotReady, 0x3A, 0x00);
+    }
+
+    [Fact]
     public void PowerConditionOtherThanZeroIgnoresLoej()
     {
         using var harness = Removable();
