@@ -6,6 +6,7 @@ using Sds.Gateway.Block;
 using Sds.Gateway.Iscsi;
 using Sds.Gateway.Iscsi.Catalog;
 using Sds.Gateway.Scsi;
+using Sds.Gateway.Scsi.Reservations;
 using Sds.Gateway.Transport;
 
 namespace Sds.Cli;
@@ -70,7 +71,10 @@ internal static class ServerCommand
             }
             devices.Add(block);
             var device = new ScsiTargetDevice(new NexusTargetPortGroupProvider(relativePortIds));
-            device.AddLogicalUnit(0, new LogicalUnit(block, new LogicalUnitIdentity(StableVolumeId(DemoTargetName + "/0"))));
+            // The demo LU is the conformance target: removable (docs/decisions.md, like tgt's
+            // removable=1) and its APTPL reservations survive restarts in <image>.pr.
+            device.AddLogicalUnit(0, new LogicalUnit(block, new LogicalUnitIdentity(StableVolumeId(DemoTargetName + "/0")),
+                reservationStore: new FilePersistentReservationStore(path + ".pr"), removable: true));
             catalog.AddTarget(new TargetNode(DemoTargetName, "sds-demo", device, arguments.Chap, arguments.MutualChap));
         }
 

@@ -70,7 +70,8 @@ internal sealed class CommandDescriptor
     /// <summary>A row for an opcode whose behaviour is chosen by the service action in CDB byte 1.</summary>
     public static CommandDescriptor WithServiceActions(string name, ScsiOpcode opcode, int cdbLengthBytes, params CommandDescriptor[] actions)
     {
-        var row = new CommandDescriptor(name, opcode, cdbLengthBytes, CommandTable.InvalidServiceActionHandler, CommandFlags.None, PrAccess.Allowed)
+        // An unknown service action is INVALID FIELD IN CDB whether or not a removable medium is loaded.
+        var row = new CommandDescriptor(name, opcode, cdbLengthBytes, CommandTable.InvalidServiceActionHandler, CommandFlags.AllowedWithoutMedium, PrAccess.Allowed)
         {
             ServiceActions = new CommandDescriptor?[32],
         };

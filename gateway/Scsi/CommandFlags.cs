@@ -17,4 +17,10 @@ internal enum CommandFlags : ushort
     WritesMedium = 1 << 2,
     /// <summary>Allowed from another I_T nexus while an SPC-2 RESERVE(6/10) reservation is held (SPC-2 §7.21.2).</summary>
     AllowedUnderSpc2Reservation = 1 << 3,
+    /// <summary>
+    /// Does not access the medium: served while a removable medium is ejected by START STOP UNIT
+    /// (SBC-3 r36 §5.20); every other command ends in NOT READY, MEDIUM NOT PRESENT (3Ah/00h,
+    /// SPC-4 r37 Annex D).
+    /// </summary>
+    AllowedWithoutMedium = 1 << 4,
 }

@@ -60,16 +60,18 @@ internal sealed class CommandTable
 
     // PR IN is allowed under every reservation type (SPC-4 r37 table 48) but not under an SPC-2 reservation.
     private static CommandDescriptor PrIn(string name, ushort action) =>
-        new("PERSISTENT RESERVE IN " + name, ScsiOpcode.PersistentReserveIn, 10, PersistentReserveIn.Execute, CommandFlags.None, PrAccess.Allowed, action);
+        new("PERSISTENT RESERVE IN " + name, ScsiOpcode.PersistentReserveIn, 10, PersistentReserveIn.Execute, CommandFlags.AllowedWithoutMedium, PrAccess.Allowed, action);
 
     private static CommandDescriptor PrOut(string name, ushort action) =>
-        new("PERSISTENT RESERVE OUT " + name, ScsiOpcode.PersistentReserveOut, 10, PersistentReserveOut.Execute, CommandFlags.None, PrAccess.Allowed, action);
+        new("PERSISTENT RESERVE OUT " + name, ScsiOpcode.PersistentReserveOut, 10, PersistentReserveOut.Execute, CommandFlags.AllowedWithoutMedium, PrAccess.Allowed, action);
 
     private static CommandTable BuildDirectAccess()
     {
-        const CommandFlags anyLun = CommandFlags.ServedWithoutLogicalUnit | CommandFlags.AllowedUnderUnitAttention | CommandFlags.AllowedUnderSpc2Reservation;
+        // noMedium: commands that do not touch the medium, so they run while a removable medium is ejected.
+        const CommandFlags noMedium = CommandFlags.AllowedWithoutMedium;
+        const CommandFlags anyLun = CommandFlags.ServedWithoutLogicalUnit | CommandFlags.AllowedUnderUnitAttention | CommandFlags.AllowedUnderSpc2Reservation | noMedium;
         const CommandFlags writes = CommandFlags.WritesMedium;
-        const CommandFlags spc2Ok = CommandFlags.AllowedUnderSpc2Reservation;
+        const CommandFlags spc2Ok = CommandFlags.AllowedUnderSpc2Reservation | noMedium;
         var table = new CommandTable();
 
         /* 0x00 */
@@ -79,12 +81,12 @@ internal sealed class CommandTable
         table.Add(new("WRITE(6)", ScsiOpcode.Write6, 6, ReadWrite.Write, writes, PrAccess.Write));
         /* 0x10 */
         table.Add(new("INQUIRY", ScsiOpcode.Inquiry, 6, Inquiry.Execute, anyLun, PrAccess.Allowed));
-        table.Add(new("MODE SELECT(6)", ScsiOpcode.ModeSelect6, 6, ModeSelect.Execute, CommandFlags.None, PrAccess.Write));
-        table.Add(new("RESERVE(6)", ScsiOpcode.Reserve6, 6, ReserveRelease.Reserve, CommandFlags.None, PrAccess.Write));
+        table.Add(new("MODE SELECT(6)", ScsiOpcode.ModeSelect6, 6, ModeSelect.Execute, noMedium, PrAccess.Write));
+        table.Add(new("RESERVE(6)", ScsiOpcode.Reserve6, 6, ReserveRelease.Reserve, noMedium, PrAccess.Write));
         table.Add(new("RELEASE(6)", ScsiOpcode.Release6, 6, ReserveRelease.Release, spc2Ok, PrAccess.Write));
-        table.Add(new("MODE SENSE(6)", ScsiOpcode.ModeSense6, 6, ModeSense.Execute, CommandFlags.None, PrAccess.Read));
-        table.Add(new("START STOP UNIT", ScsiOpcode.StartStopUnit, 6, StartStopUnit.Execute, CommandFlags.None, PrAccess.Write));
-        table.Add(new("PREVENT ALLOW MEDIUM REMOVAL", ScsiOpcode.PreventAllowMediumRemoval, 6, PreventAllowMediumRemoval.Execute, CommandFlags.None, PrAccess.Read));
+        table.Add(new("MODE SENSE(6)", ScsiOpcode.ModeSense6, 6, ModeSense.Execute, noMedium, PrAccess.Read));
+        table.Add(new("START STOP UNIT", ScsiOpcode.StartStopUnit, 6, StartStopUnit.Execute, noMedium, PrAccess.Write));
+        table.Add(new("PREVENT ALLOW MEDIUM REMOVAL", ScsiOpcode.PreventAllowMediumRemoval, 6, PreventAllowMediumRemoval.Execute, noMedium, PrAccess.Read));
         /* 0x20 */
         table.Add(new("READ CAPACITY(10)", ScsiOpcode.ReadCapacity10, 10, ReadCapacity.Execute10, CommandFlags.None, PrAccess.Allowed));
         table.Add(new("READ(10)", ScsiOpcode.Read10, 10, ReadWrite.Read, CommandFlags.None, PrAccess.Read));
@@ -99,10 +101,10 @@ internal sealed class CommandTable
         table.Add(new("WRITE SAME(10)", ScsiOpcode.WriteSame10, 10, WriteSame.Execute, writes, PrAccess.Write));
         table.Add(new("UNMAP", ScsiOpcode.Unmap, 10, Unmap.Execute, writes, PrAccess.Write));
         /* 0x50 */
-        table.Add(new("MODE SELECT(10)", ScsiOpcode.ModeSelect10, 10, ModeSelect.Execute, CommandFlags.None, PrAccess.Write));
-        table.Add(new("RESERVE(10)", ScsiOpcode.Reserve10, 10, ReserveRelease.Reserve, CommandFlags.None, PrAccess.Write));
+        table.Add(new("MODE SELECT(10)", ScsiOpcode.ModeSelect10, 10, ModeSelect.Execute, noMedium, PrAccess.Write));
+        table.Add(new("RESERVE(10)", ScsiOpcode.Reserve10, 10, ReserveRelease.Reserve, noMedium, PrAccess.Write));
         table.Add(new("RELEASE(10)", ScsiOpcode.Release10, 10, ReserveRelease.Release, spc2Ok, PrAccess.Write));
-        table.Add(new("MODE SENSE(10)", ScsiOpcode.ModeSense10, 10, ModeSense.Execute, CommandFlags.None, PrAccess.Read));
+        table.Add(new("MODE SENSE(10)", ScsiOpcode.ModeSense10, 10, ModeSense.Execute, noMedium, PrAccess.Read));
         table.Add(CommandDescriptor.WithServiceActions("PERSISTENT RESERVE IN", ScsiOpcode.PersistentReserveIn, 10,
             PrIn("READ KEYS", 0x00), PrIn("READ RESERVATION", 0x01), PrIn("REPORT CAPABILITIES", 0x02), PrIn("READ FULL STATUS", 0x03)));
         table.Add(CommandDescriptor.WithServiceActions("PERSISTENT RESERVE OUT", ScsiOpcode.PersistentReserveOut, 10,
@@ -112,8 +114,8 @@ internal sealed class CommandTable
         table.Add(CommandDescriptor.WithServiceActions("EXTENDED COPY", ScsiOpcode.ExtendedCopy, 16,
             new CommandDescriptor("EXTENDED COPY(LID1)", ScsiOpcode.ExtendedCopy, 16, ExtendedCopy.Execute, CommandFlags.None, PrAccess.Write, serviceAction: 0x00)));
         table.Add(CommandDescriptor.WithServiceActions("RECEIVE COPY RESULTS", ScsiOpcode.ReceiveCopyResults, 16,
-            new CommandDescriptor("RECEIVE COPY RESULTS COPY STATUS(LID1)", ScsiOpcode.ReceiveCopyResults, 16, ReceiveCopyResults.CopyStatus, CommandFlags.None, PrAccess.Read, serviceAction: 0x00),
-            new CommandDescriptor("RECEIVE COPY RESULTS OPERATING PARAMETERS", ScsiOpcode.ReceiveCopyResults, 16, ReceiveCopyResults.OperatingParameters, CommandFlags.None, PrAccess.Read, serviceAction: 0x03)));
+            new CommandDescriptor("RECEIVE COPY RESULTS COPY STATUS(LID1)", ScsiOpcode.ReceiveCopyResults, 16, ReceiveCopyResults.CopyStatus, CommandFlags.AllowedWithoutMedium, PrAccess.Read, serviceAction: 0x00),
+            new CommandDescriptor("RECEIVE COPY RESULTS OPERATING PARAMETERS", ScsiOpcode.ReceiveCopyResults, 16, ReceiveCopyResults.OperatingParameters, CommandFlags.AllowedWithoutMedium, PrAccess.Read, serviceAction: 0x03)));
         table.Add(new("READ(16)", ScsiOpcode.Read16, 16, ReadWrite.Read, CommandFlags.None, PrAccess.Read));
         table.Add(new("COMPARE AND WRITE", ScsiOpcode.CompareAndWrite, 16, CompareAndWrite.Execute, writes, PrAccess.Write));
         table.Add(new("WRITE(16)", ScsiOpcode.Write16, 16, ReadWrite.Write, writes, PrAccess.Write));

@@ -1,6 +1,7 @@
 using System.Numerics;
 using Sds.Gateway.Block;
 using Sds.Gateway.Scsi.Reservations;
+using Sds.Gateway.Scsi.Sbc;
 using Sds.Gateway.Scsi.Spc;
 
 namespace Sds.Gateway.Scsi;
@@ -17,14 +18,19 @@ internal sealed class LogicalUnit
     /// Reservations: pass <paramref name="reservations"/> for shared (cluster) state; otherwise the
     /// unit keeps its own <see cref="PersistentReservations"/>, persisting APTPL state through
     /// <paramref name="reservationStore"/> (memory when null).
+    /// Removable (like tgt's <c>removable=1</c> LU parameter): RMB is set in the standard INQUIRY
+    /// data and START STOP UNIT LOEJ ejects and loads the medium, subject to PREVENT ALLOW MEDIUM
+    /// REMOVAL (docs/decisions.md: only the demo LU is removable; volumes are not).
     /// </remarks>
     public LogicalUnit(IBlockDevice device, LogicalUnitIdentity identity, bool readOnly = false,
-        IPersistentReservationStore? reservationStore = null, IPersistentReservations? reservations = null)
+        IPersistentReservationStore? reservationStore = null, IPersistentReservations? reservations = null,
+        bool removable = false)
     {
         Invariant.Assert(BitOperations.IsPow2(device.BlockSizeBytes), "block size is a power of two");
         Device = device;
         Identity = identity;
         ReadOnly = readOnly;
+        Removable = removable;
         BlockSizeShift = BitOperations.Log2((uint)device.BlockSizeBytes);
         ModePages = new ModePageState();
         Reservations = reservations ?? new PersistentReservations(reservationStore ?? new MemoryPersistentReservationStore());
@@ -57,6 +63,15 @@ internal sealed class LogicalUnit
 
     /// <summary>Write-protected: medium-modifying commands end in DATA PROTECT, WRITE PROTECTED.</summary>
     public bool ReadOnly { get; }
+
+    /// <summary>Removable medium (INQUIRY RMB = 1, SPC-4 r37 §6.6.2); its state is <see cref="Medium"/>.</summary>
+    public bool Removable { get; }
+
+    /// <summary>
+    /// Loaded/ejected state and per-nexus removal prevention. Kept for every unit so the
+    /// dispatcher never branches on null; it only changes when <see cref="Removable"/> is set.
+    /// </summary>
+    public RemovableMedium Medium { get; } = new();
 
     /// <summary>The LUN this unit answers on; set by <see cref="ScsiTargetDevice.AddLogicalUnit"/>.</summary>
     public ushort Lun { get; internal set; }

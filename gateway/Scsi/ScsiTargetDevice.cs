@@ -162,6 +162,14 @@ internal sealed class ScsiTargetDevice : IScsiTargetDevice
             task.Status = ScsiStatus.ReservationConflict;
             return false;
         }
+        // SBC-3 r36 §5.20 START STOP UNIT: while a removable medium is ejected, commands that access
+        // it end in NOT READY, MEDIUM NOT PRESENT (checked after unit attention and reservation
+        // conflict, which do not depend on the medium).
+        if ((command.Flags & CommandFlags.AllowedWithoutMedium) == 0 && unit.Removable && !unit.Medium.Present)
+        {
+            task.CheckCondition(SenseCatalog.MediumNotPresent);
+            return false;
+        }
         // SBC-3 r36 §4.11 write protection: a read-only LU, or SWP set in the control mode page
         // (SPC-4 r37 §7.5.8).
         if ((command.Flags & CommandFlags.WritesMedium) != 0 && (unit.ReadOnly || unit.ModePages.SoftwareWriteProtect))
@@ -208,11 +216,12 @@ internal sealed class ScsiTargetDevice : IScsiTargetDevice
     }
 
     // SAM-5 §6.3.3 logical unit reset: SPC-2 reservations are released, mode pages return to their
-    // saved values, and every I_T nexus, the requester's included, gets a unit attention.
-    // Persistent reservations survive (SPC-4 r37 §5.9.1).
+    // saved values, medium removal prevention ends (SBC-3 r36 §5.14), and every I_T nexus, the
+    // requester's included, gets a unit attention. Persistent reservations survive (SPC-4 r37 §5.9.1).
     private static void ResetLogicalUnit(LogicalUnit unit, in Sense.SenseData condition)
     {
         unit.Reservations.ReleaseSpc2();
+        unit.Medium.Reset();
         unit.ModePages.RestoreSaved();
         unit.UnitAttentions.EstablishForAll(condition, except: null, replacesPending: true);
     }
@@ -238,6 +247,8 @@ internal sealed class ScsiTargetDevice : IScsiTargetDevice
                 unit.UnitAttentions.NexusLost(nexus);
                 // SPC-2 §5.5.1: an I_T nexus loss releases that nexus's SPC-2 reservation.
                 unit.Reservations.NexusLost(nexus);
+                // SBC-3 r36 §5.14: and ends that nexus's prevention of medium removal.
+                unit.Medium.NexusLost(nexus);
             }
         }
     }

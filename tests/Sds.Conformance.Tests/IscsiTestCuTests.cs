@@ -4,9 +4,10 @@ namespace Sds.Conformance.Tests;
 
 /// <summary>
 /// Runs libiscsi's own iSCSI-layer conformance family (<c>iscsi-test-cu -t iSCSI</c>: CmdSN window,
-/// DataSN checks, residuals, task management) and the multipath family over two portals against
-/// the real server, and requires CUnit to report no failed test. The full SCSI families are run by
-/// hand and scored with cu_score.py (see the report), because they belong to the SCSI layer.
+/// DataSN checks, residuals) over two portals against the real server, and requires CUnit itself
+/// to report no failed test — stricter than the scorer for iSCSIDataSnInvalid, whose expected
+/// "[FAILED]" lines the full-run gate (<see cref="IscsiTestCuFullRunTests"/>) has to tolerate.
+/// The multipath family is covered by that full run.
 /// </summary>
 public class IscsiTestCuTests : IAsyncLifetime
 {
@@ -18,7 +19,6 @@ public class IscsiTestCuTests : IAsyncLifetime
 
     [ToolTheory("iscsi-test-cu")]
     [InlineData("iSCSI")]
-    [InlineData("ALL.MultipathIO")]
     public async Task FamilyPasses(string family)
     {
         Tools.Result result = await Tools.RunAsync("iscsi-test-cu", ["-d", "-t", family, _server.DemoUrl(0), _server.DemoUrl(1)], TimeSpan.FromMinutes(5));

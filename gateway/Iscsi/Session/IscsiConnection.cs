@@ -997,7 +997,20 @@ internal sealed class IscsiConnection
             _ => 0xff,
         };
         if (response == 0xff) return await SendRejectAsync(RejectReason.InvalidPduField).ConfigureAwait(false) ? ConnectionVerdict.Continue : ConnectionVerdict.Close;
-        if (response == 0) await WaitForExecutingAsync().ConfigureAwait(false);
+        if (response == 0)
+        {
+            await WaitForExecutingAsync().ConfigureAwait(false);
+            // RFC 7143 §11.15: the Logout Response says the cleanup has completed, so the SCSI
+            // layer's I_T nexus loss (SPC-2 reservation, medium removal prevention) happens first;
+            // an initiator that logs in again right away must not find it still in force.
+            IscsiSession session = _session!;
+            if (session.MarkClosed())
+            {
+                _server.Registry.Remove(session);
+                if (session.Nexus is not null) session.Target!.Device.NexusLost(session.Nexus);
+                _logger.LogInformation("session TSIH {Tsih} of {Initiator} closed", session.Tsih, session.InitiatorName);
+            }
+        }
         PduTemplate pdu = PduTemplate.For(IscsiOpcode.LogoutResponse, 0x80, itt);
         pdu.Byte2 = response;
         // §11.15.2/§11.15.3: Time2Wait and Time2Retain; ERL 0 keeps nothing for reconnection.

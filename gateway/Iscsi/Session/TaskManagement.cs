@@ -80,7 +80,9 @@ internal static class TaskManagement
             IscsiSession? owner = command.Owner.Session;
             if (owner is null) continue;
             CommandState prior = owner.AbortOne(command);
-            anyAnswered |= prior == CommandState.Responding;
+            // Free: the task completed (its response was sent) between FindTask and AbortOne, so
+            // it no longer exists either (libiscsi iSCSITMF.AbortTaskSimpleAsync saw GOOD + FUNCTION COMPLETE).
+            anyAnswered |= prior is CommandState.Responding or CommandState.Free;
             if (prior is CommandState.Executing or CommandState.Responding) executing.Add((command, generation));
             else if (prior == CommandState.AwaitingData && ReferenceEquals(command.Owner, connection)) connection.ReleaseAbortedOnReadLoop(command);
             // AwaitingOrder commands stay queued; they are released when their CmdSN turn comes.

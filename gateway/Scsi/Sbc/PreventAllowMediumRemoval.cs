@@ -3,12 +3,21 @@ namespace Sds.Gateway.Scsi.Sbc;
 using Sense = Sds.Gateway.Scsi.Sense.Sense;
 
 /// <summary>
-/// PREVENT ALLOW MEDIUM REMOVAL, SBC-3 r36 §5.14. The medium is not removable, so prevention has
-/// nothing to lock; PREVENT 00b/01b are accepted, the obsolete/reserved codes are invalid.
+/// PREVENT ALLOW MEDIUM REMOVAL, SBC-3 r36 §5.14. PREVENT 01b starts, and 00b ends, the prevention
+/// of medium removal for the I_T nexus that sends it; the logical unit's medium cannot be ejected
+/// while any nexus prevents it. The condition also ends on I_T nexus loss and on logical unit,
+/// target or power-on reset (<see cref="RemovableMedium"/>). PREVENT 10b and 11b are obsolete in
+/// SBC-3 (persistent prevent belongs to MMC), so they are INVALID FIELD IN CDB.
+/// A fixed medium has nothing to lock: 00b/01b are accepted and change nothing.
 /// </summary>
 internal static class PreventAllowMediumRemoval
 {
-    /// <summary>GOOD for PREVENT 0 or 1.</summary>
-    public static ValueTask<ScsiStatus> Execute(LogicalUnit unit, ScsiTask task) =>
-        (task.Cdb[4] & 0x03) > 1 ? CommandResult.Check(task, Sense.InvalidFieldInCdbAt(4, 1)) : CommandResult.Good;
+    /// <summary>Records PREVENT 0 or 1 for the requesting nexus; refuses the obsolete codes.</summary>
+    public static ValueTask<ScsiStatus> Execute(LogicalUnit unit, ScsiTask task)
+    {
+        int prevent = task.Cdb[4] & 0x03;
+        if (prevent > 1) return CommandResult.Check(task, Sense.InvalidFieldInCdbAt(4, 1));
+        if (unit.Removable) unit.Medium.SetPrevent(task.Nexus, prevent == 1);
+        return CommandResult.Good;
+    }
 }

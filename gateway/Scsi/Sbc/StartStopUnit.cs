@@ -3,13 +3,13 @@ namespace Sds.Gateway.Scsi.Sbc;
 using Sense = Sds.Gateway.Scsi.Sense.Sense;
 
 /// <summary>
-/// START STOP UNIT, SBC-3 r36 §5.20. A virtual disk has no spindle and no removable medium: the
-/// unit stays ready, power conditions are accepted and ignored, and LOEJ (eject) is refused
-/// because RMB is zero in the standard INQUIRY data.
+/// START STOP UNIT, SBC-3 r36 §5.20. A virtual disk has no spindle: START/STOP and power
+/// conditions are accepted and change nothing. LOEJ ejects (START = 0) or loads (START = 1) the
+/// medium of a removable logical unit (RMB = 1); on a fixed one LOEJ is refused.
 /// </summary>
 internal static class StartStopUnit
 {
-    /// <summary>Accepts START/STOP and power conditions; refuses eject.</summary>
+    /// <summary>Validates the CDB, then ejects or loads a removable medium when LOEJ is set.</summary>
     public static ValueTask<ScsiStatus> Execute(LogicalUnit unit, ScsiTask task)
     {
         ReadOnlySpan<byte> cdb = task.Cdb;
@@ -18,8 +18,17 @@ internal static class StartStopUnit
         // POWER CONDITION codes defined by SBC-3 r36 table 52: 0h, 1h, 2h, 3h, 7h, Ah, Bh.
         if (powerCondition is not (0x0 or 0x1 or 0x2 or 0x3 or 0x7 or 0xA or 0xB))
             return CommandResult.Check(task, Sense.InvalidFieldInCdbAt(4, 7));
-        if (powerCondition == 0 && (cdb[4] & 0x02) != 0)
-            return CommandResult.Check(task, Sense.InvalidFieldInCdbAt(4, 1));
-        return CommandResult.Good;
+        // A POWER CONDITION other than 0h makes the device server ignore START and LOEJ.
+        bool loadEject = powerCondition == 0 && (cdb[4] & 0x02) != 0;
+        if (!loadEject) return CommandResult.Good;
+        if (!unit.Removable) return CommandResult.Check(task, Sense.InvalidFieldInCdbAt(4, 1));
+        bool load = (cdb[4] & 0x01) != 0;
+        // SBC-3 r36 §5.14: while any I_T nexus prevents medium removal, an eject ends in ILLEGAL
+        // REQUEST, MEDIUM REMOVAL PREVENTED. The standard is silent on a load; like a locked tray
+        // (and tgt's removable LUs) the mechanism does not move either way while prevented.
+        // IMMED changes nothing: the change is complete when the status is sent.
+        // No NOT READY TO READY CHANGE unit attention follows a load: the reloaded medium is the
+        // same backing store, so it cannot have changed (SPC-4 r37 §5.14 "medium may have changed").
+        return unit.Medium.TryChange(load) ? CommandResult.Good : CommandResult.Check(task, Sense.MediumRemovalPrevented);
     }
 }

@@ -62,6 +62,10 @@ internal static class Sense
     public static readonly SenseData CommandAborted = new(SenseKey.AbortedCommand, 0x00, 0x00);
     /// <summary>NOT READY, LOGICAL UNIT NOT READY, INITIALIZING COMMAND REQUIRED (04/02).</summary>
     public static readonly SenseData NotReadyInitializingCommandRequired = new(SenseKey.NotReady, 0x04, 0x02);
+    /// <summary>NOT READY, MEDIUM NOT PRESENT (3A/00): a removable medium is ejected.</summary>
+    public static readonly SenseData MediumNotPresent = new(SenseKey.NotReady, 0x3A, 0x00);
+    /// <summary>ILLEGAL REQUEST, MEDIUM REMOVAL PREVENTED (53/02): LOEJ while PREVENT ALLOW MEDIUM REMOVAL is in effect.</summary>
+    public static readonly SenseData MediumRemovalPrevented = new(SenseKey.IllegalRequest, 0x53, 0x02);
     /// <summary>UNIT ATTENTION, POWER ON, RESET, OR BUS DEVICE RESET OCCURRED (29/00).</summary>
     public static readonly SenseData PowerOnResetOccurred = new(SenseKey.UnitAttention, 0x29, 0x00);
     /// <summary>UNIT ATTENTION, BUS DEVICE RESET FUNCTION OCCURRED (29/03): after LOGICAL UNIT RESET.</summary>

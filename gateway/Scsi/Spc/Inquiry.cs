@@ -62,6 +62,8 @@ internal static class Inquiry
     {
         // PERIPHERAL QUALIFIER 011b + type 1Fh: no logical unit at this LUN (SPC-4 r37 §6.6.2).
         response[0] = unit.IsPresent ? (byte)0x00 : (byte)0x7F;
+        // RMB: the medium can be ejected with START STOP UNIT (only LUs built removable).
+        if (unit.Removable) response[1] = 0x80;
         response[2] = 0x06; // VERSION: SPC-4
         response[3] = 0x12; // HISUP, RESPONSE DATA FORMAT 2
         response[4] = StandardLengthBytes - 5;

@@ -12,10 +12,10 @@ internal sealed class ScsiHarness : IDisposable
 {
     public static readonly Guid VolumeId = new("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0");
 
-    public ScsiHarness(long sizeBytes = 64L * 1024 * 1024, int blockSizeBytes = 512, bool readOnly = false, bool createNexus = false)
+    public ScsiHarness(long sizeBytes = 64L * 1024 * 1024, int blockSizeBytes = 512, bool readOnly = false, bool createNexus = false, bool removable = false)
     {
         Device = new MemoryBlockDevice(sizeBytes, blockSizeBytes);
-        Unit = new LogicalUnit(Device, new LogicalUnitIdentity(VolumeId), readOnly);
+        Unit = new LogicalUnit(Device, new LogicalUnitIdentity(VolumeId), readOnly, removable: removable);
         Target = new ScsiTargetDevice();
         Target.AddLogicalUnit(0, Unit);
         if (createNexus) Target.NexusCreated(Nexus);
