@@ -109,60 +109,18 @@ internal sealed class RaftLogStorage : IRaftLogStorage
     public ConfState ConfState => confState;
 
     /// <inheritdoc/>
-    public ulong FirstIndex => entries[0].Index + 1;
+    public ulong FirstIndex => RaftEntryWindow.FirstIndex(entries);
 
     /// <inheritdoc/>
-    public ulong LastIndex => entries[0].Index + (ulong)entries.Count - 1;
+    public ulong LastIndex => RaftEntryWindow.LastIndex(entries);
 
     /// <inheritdoc/>
     public StorageStatus Term(ulong index, out ulong term)
-    {
-        term = 0;
-        ulong offset = entries[0].Index;
-        if (index < offset)
-        {
-            return StorageStatus.Compacted;
-        }
-
-        if (index > LastIndex)
-        {
-            return StorageStatus.Unavailable;
-        }
-
-        term = entries[(int)(index - offset)].Term;
-        return StorageStatus.Ok;
-    }
+        => RaftEntryWindow.Term(entries, index, out term);
 
     /// <inheritdoc/>
     public StorageStatus Entries(ulong low, ulong high, ulong maxBytes, List<Entry> output)
-    {
-        Invariant.Assert(low <= high, "entries range is inverted");
-        ulong offset = entries[0].Index;
-        if (low <= offset)
-        {
-            return StorageStatus.Compacted;
-        }
-
-        if (high > LastIndex + 1)
-        {
-            return StorageStatus.Unavailable;
-        }
-
-        ulong sizeBytes = 0;
-        for (ulong index = low; index < high; index++)
-        {
-            Entry entry = entries[(int)(index - offset)];
-            sizeBytes += entry.SizeBytes;
-            if (index > low && sizeBytes > maxBytes)
-            {
-                break;
-            }
-
-            output.Add(entry);
-        }
-
-        return StorageStatus.Ok;
-    }
+        => RaftEntryWindow.Entries(entries, low, high, maxBytes, output);
 
     /// <inheritdoc/>
     public StorageStatus Snapshot(out Snapshot? result)
