@@ -84,6 +84,13 @@ internal static class ServerCommand
         using var stop = new CancellationTokenSource();
         using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        // SIGQUIT dumps the iSCSI state (windows, tasks in flight) without stopping: the way to look
+        // inside a stalled session (issue #3).
+        using PosixSignalRegistration sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, context =>
+        {
+            context.Cancel = true;
+            logger.LogWarning("state dump (SIGQUIT):\n{State}", server.DescribeState());
+        });
         var listeners = new List<PortalListener>();
         foreach (Portal portal in catalog.Portals)
         {

@@ -61,6 +61,40 @@ internal sealed class IscsiTargetServer
     }
 
     /// <summary>
+    /// Completes when every logged-in connection to <paramref name="targetName"/> (other than
+    /// <paramref name="joining"/>) whose peer has already gone has finished its cleanup, I_T nexus
+    /// loss included (see <see cref="IscsiConnection.IsDeparting"/>).
+    /// </summary>
+    public Task DepartingConnections(string targetName, IscsiConnection joining)
+    {
+        List<Task>? departing = null;
+        lock (_lock)
+        {
+            foreach (IscsiConnection connection in _connections)
+            {
+                if (ReferenceEquals(connection, joining) || connection.Finished.IsCompleted) continue;
+                if (connection.Session?.Target is not { } target || !string.Equals(target.Name, targetName, StringComparison.OrdinalIgnoreCase)) continue;
+                if (connection.IsDeparting) (departing ??= new List<Task>()).Add(connection.Finished);
+            }
+        }
+        return departing is null ? Task.CompletedTask : Task.WhenAll(departing);
+    }
+
+    /// <summary>
+    /// A text dump of every live connection, its session window and its tasks (diagnostics: <c>sds
+    /// server</c> logs it on SIGQUIT, so a stalled initiator can be compared with the target's view).
+    /// </summary>
+    public string DescribeState()
+    {
+        List<IscsiConnection> connections;
+        lock (_lock) connections = new List<IscsiConnection>(_connections);
+        var text = new System.Text.StringBuilder();
+        text.Append($"{connections.Count} connections, {Registry.Count} sessions\n");
+        foreach (IscsiConnection connection in connections) connection.Describe(text);
+        return text.ToString();
+    }
+
+    /// <summary>
     /// Clean shutdown: ask every initiator to log out (Async Message event 1, RFC 7143 §11.9.1),
     /// give them <see cref="IscsiServerOptions.ShutdownLogoutGrace"/>, then drop what is left.
     /// </summary>

@@ -41,6 +41,9 @@ internal sealed class PduSender
     /// <summary>Whether a write has failed (the connection is going away).</summary>
     public bool Broken => _broken;
 
+    /// <summary>Whether deferred PDUs wait for a flush (diagnostics).</summary>
+    public bool PendingFlush => _pendingFlush;
+
     /// <summary>Sets the initial StatSN (RFC 7143 §11.12.8: from the first login's ExpStatSN).</summary>
     public void InitializeStatSN(uint statSN) => _statSN = statSN;
 

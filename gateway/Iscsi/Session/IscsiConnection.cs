@@ -138,6 +138,15 @@ internal sealed class IscsiConnection
         await _sender.SendAsync(pdu, default).ConfigureAwait(false);
     }
 
+    /// <summary>Appends this connection's state to <paramref name="text"/> (diagnostics only, see <see cref="IscsiSession.Describe"/>).</summary>
+    public void Describe(System.Text.StringBuilder text)
+    {
+        int free;
+        lock (_freeLock) free = _free.Count;
+        text.Append($"connection {RemoteEndPoint} CID {_cid} receiver {_receiver.State} executing {Volatile.Read(ref _executing)} contexts {_contextsCreated} free {free} TTTs {_byTargetTransferTag.Count} StatSN {_sender.NextStatSN} pendingFlush {_sender.PendingFlush} broken {_sender.Broken} closing {_closing.IsCancellationRequested} ping {Volatile.Read(ref _pingOutstanding)}\n");
+        _session?.Describe(text);
+    }
+
     // ---------------------------------------------------------------- login phase
 
     private async Task<bool> LoginAsync()
@@ -225,12 +234,59 @@ internal sealed class IscsiConnection
             // RFC 7143 §6.3.5: session reinstatement closes the old session (its tasks end) first.
             _logger.LogInformation("reinstating session TSIH {Old} as {New} for {Initiator}", old.Tsih, tsih, login.InitiatorName);
             previous.Abort();
-            await previous.Finished.WaitAsync(_server.Options.DrainTimeout, _server.Options.TimeProvider).ConfigureAwait(false);
+            await WaitAsync(previous.Finished).ConfigureAwait(false);
+        }
+        if (session.Target is not null)
+        {
+            // SAM-5 §6.3.4: an initiator that drops a connection and logs in again (libiscsi
+            // PreventAllow.ITNexusLoss, Reserve6.ITNexusLoss) must find the old I_T nexus lost:
+            // its reservation released, its medium removal prevention ended. The old connection's
+            // FIN reached this host before the new connection's SYN, but its read loop may not have
+            // run yet; so the sessions of this target whose peer has gone finish their cleanup
+            // before this login completes.
+            await WaitAsync(_server.DepartingConnections(session.Target.Name, this)).ConfigureAwait(false);
         }
         _session = session;
         _sender.UseWindow(session);
-        if (session.Nexus is not null) session.Target!.Device.NexusCreated(session.Nexus);
+        _server.Registry.BeginNexus(session, old);
         return tsih;
+    }
+
+    /// <summary>Waits for other connections' cleanup, at most DrainTimeout (a stuck one must not block logins forever).</summary>
+    private async Task WaitAsync(Task cleanup)
+    {
+        try
+        {
+            await cleanup.WaitAsync(_server.Options.DrainTimeout, _server.Options.TimeProvider).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _logger.LogWarning("an earlier connection's cleanup outlasted {Timeout}; login from {Remote} goes on", _server.Options.DrainTimeout, RemoteEndPoint);
+        }
+    }
+
+    /// <summary>
+    /// Whether the peer has closed its end (or the connection is already going away): the socket is
+    /// readable with nothing left to read. Used by logins on other connections (see CreateSessionAsync).
+    /// </summary>
+    public bool IsDeparting
+    {
+        get
+        {
+            if (_closing.IsCancellationRequested) return true;
+            try
+            {
+                return _socket.Poll(0, SelectMode.SelectRead) && _socket.Available == 0;
+            }
+            catch (SocketException)
+            {
+                return true;
+            }
+            catch (ObjectDisposedException)
+            {
+                return true;
+            }
+        }
     }
 
     // ---------------------------------------------------------------- full feature phase
@@ -415,7 +471,6 @@ internal sealed class IscsiConnection
             ReturnContext(command);
             return await SendRejectAsync(RejectReason.TaskInProgress).ConfigureAwait(false) ? ConnectionVerdict.Continue : ConnectionVerdict.Close;
         }
-        command.State = CommandState.AwaitingOrder;
         AdmitResult admit = session.Admit(command.CmdSN, command.Immediate, command);
         switch (admit)
         {
@@ -1006,8 +1061,7 @@ internal sealed class IscsiConnection
             IscsiSession session = _session!;
             if (session.MarkClosed())
             {
-                _server.Registry.Remove(session);
-                if (session.Nexus is not null) session.Target!.Device.NexusLost(session.Nexus);
+                _server.Registry.EndSession(session);
                 _logger.LogInformation("session TSIH {Tsih} of {Initiator} closed", session.Tsih, session.InitiatorName);
             }
         }
@@ -1077,8 +1131,7 @@ internal sealed class IscsiConnection
             }
             if (session.MarkClosed())
             {
-                _server.Registry.Remove(session);
-                if (session.Nexus is not null) session.Target!.Device.NexusLost(session.Nexus);
+                _server.Registry.EndSession(session);
                 _logger.LogInformation("session TSIH {Tsih} of {Initiator} closed", session.Tsih, session.InitiatorName);
             }
         }

@@ -23,6 +23,7 @@ internal sealed class IscsiSession : ICommandWindow
     private int _outstanding;
     private int _immediateOutstanding;
     private int _closed;
+    private int _nexusEnded;
 
     /// <summary>Creates a session whose first ExpCmdSN is <paramref name="initialCmdSN"/> (the login's CmdSN, §11.12.7).</summary>
     public IscsiSession(ushort tsih, ulong isid, string initiatorName, SessionType type, TargetNode? target, Portal portal, OperationalParameters parameters, uint initialCmdSN)
@@ -129,16 +130,39 @@ internal sealed class IscsiSession : ICommandWindow
         }
     }
 
-    /// <summary>Registers a command under its ITT; false when the ITT is already in use (Reject reason "task in progress", RFC 7143 §11.17.1).</summary>
+    /// <summary>
+    /// Registers a command under its ITT and makes it <see cref="CommandState.AwaitingOrder"/>; false
+    /// when the ITT is already in use (Reject reason "task in progress", RFC 7143 §11.17.1). The state
+    /// changes under the session lock, so an abort that snapshots the table sees the command's
+    /// generation and state together.
+    /// </summary>
     public bool TryRegister(ScsiCommandContext command)
     {
-        lock (_lock) return _tasks.TryAdd(command.InitiatorTaskTag, command);
+        lock (_lock)
+        {
+            Invariant.Assert(command.State == CommandState.Free, "a command registers once, fresh from the pool");
+            if (!_tasks.TryAdd(command.InitiatorTaskTag, command)) return false;
+            command.State = CommandState.AwaitingOrder;
+            return true;
+        }
     }
 
     /// <summary>Finds a live command by ITT.</summary>
     public ScsiCommandContext? FindTask(uint initiatorTaskTag)
     {
         lock (_lock) return _tasks.TryGetValue(initiatorTaskTag, out ScsiCommandContext? command) ? command : null;
+    }
+
+    /// <summary>Finds a live command by ITT together with its generation (for a later <see cref="AbortOne"/>).</summary>
+    public ScsiCommandContext? FindTask(uint initiatorTaskTag, out uint generation)
+    {
+        lock (_lock)
+        {
+            generation = 0;
+            if (!_tasks.TryGetValue(initiatorTaskTag, out ScsiCommandContext? command)) return null;
+            generation = command.Generation;
+            return command;
+        }
     }
 
     /// <summary>
@@ -184,24 +208,27 @@ internal sealed class IscsiSession : ICommandWindow
     public List<ScsiCommandContext> AbortTasks(ulong? lun)
     {
         var aborted = new List<ScsiCommandContext>();
-        lock (_lock)
+        foreach ((ScsiCommandContext command, uint generation) in SnapshotTasks(lun))
         {
-            foreach (ScsiCommandContext command in _tasks.Values)
-            {
-                if (lun is ulong l && command.Task.Lun != l) continue;
-                aborted.Add(command);
-            }
+            if (AbortOne(command, generation) is not (CommandState.Free or CommandState.Aborted)) aborted.Add(command);
         }
-        foreach (ScsiCommandContext command in aborted) AbortOne(command);
         return aborted;
     }
 
-    /// <summary>Aborts one task (no response will be sent for it, RFC 7143 §11.5.1 with TAS=0); returns its prior state.</summary>
-    public CommandState AbortOne(ScsiCommandContext command)
+    /// <summary>
+    /// Aborts one task (no response will be sent for it, RFC 7143 §11.5.1 with TAS=0) if it is still
+    /// the command of <paramref name="generation"/>; returns its prior state, or
+    /// <see cref="CommandState.Free"/> when the context has moved on. Contexts are pooled: between a
+    /// snapshot and this call the command may have been answered and its context reused by the next
+    /// command of the same connection, which must not be aborted in its place (that command would
+    /// never be answered, and the initiator would wait for it forever).
+    /// </summary>
+    public CommandState AbortOne(ScsiCommandContext command, uint generation)
     {
         CommandState prior;
         lock (_lock)
         {
+            if (command.Generation != generation) return CommandState.Free;
             prior = command.State;
             if (prior is CommandState.Free or CommandState.Aborted or CommandState.Responding) return prior;
             command.State = CommandState.Aborted;
@@ -210,16 +237,16 @@ internal sealed class IscsiSession : ICommandWindow
         return prior;
     }
 
-    /// <summary>The live tasks, optionally only those of one LUN.</summary>
-    public List<ScsiCommandContext> SnapshotTasks(ulong? lun)
+    /// <summary>The live tasks with their generations (see <see cref="AbortOne"/>), optionally only those of one LUN.</summary>
+    public List<(ScsiCommandContext Command, uint Generation)> SnapshotTasks(ulong? lun)
     {
-        var list = new List<ScsiCommandContext>();
+        var list = new List<(ScsiCommandContext Command, uint Generation)>();
         lock (_lock)
         {
             foreach (ScsiCommandContext command in _tasks.Values)
             {
                 if (lun is ulong l && command.Task.Lun != l) continue;
-                list.Add(command);
+                list.Add((command, command.Generation));
             }
         }
         return list;
@@ -248,8 +275,33 @@ internal sealed class IscsiSession : ICommandWindow
         }
     }
 
+    /// <summary>
+    /// Appends the window and the task table to <paramref name="text"/> (diagnostics only: the SIGQUIT
+    /// dump of <c>sds server</c>, used to tell a lost response from a closed window, issue #3).
+    /// </summary>
+    public void Describe(System.Text.StringBuilder text)
+    {
+        lock (_lock)
+        {
+            int queued = 0;
+            foreach (object? entry in _ring) if (entry is not null) queued++;
+            text.Append($"  session TSIH {Tsih} ISID 0x{Isid:x12} ExpCmdSN {_expCmdSN} MaxCmdSN {_maxCmdSN} outstanding {_outstanding} immediate {_immediateOutstanding} queued {queued} tasks {_tasks.Count} closed {_closed}\n");
+            foreach (ScsiCommandContext command in _tasks.Values)
+            {
+                text.Append($"    ITT 0x{command.InitiatorTaskTag:x8} CmdSN {command.CmdSN} {command.State} gen {command.Generation} immediate {command.Immediate} slotReleased {command.WindowSlotReleased} received {command.ReceivedBytes}/{command.WriteLength} R2Ts {command.OutstandingR2TCount}\n");
+            }
+        }
+    }
+
     /// <summary>Marks the session closed; returns false if it already was.</summary>
     public bool MarkClosed() => Interlocked.Exchange(ref _closed, 1) == 0;
+
+    /// <summary>
+    /// Claims the end of this session's I_T nexus at the SCSI layer (SAM-5 §6.3.4 I_T nexus loss); true
+    /// once. The session's own cleanup and a session that reinstates it both try, and only the first
+    /// reports the loss (see <see cref="SessionRegistry.EndSession"/> and <see cref="SessionRegistry.BeginNexus"/>).
+    /// </summary>
+    public bool TryEndNexus() => Interlocked.Exchange(ref _nexusEnded, 1) == 0;
 
     private void UpdateMaxCmdSN()
     {

@@ -11,6 +11,9 @@ internal sealed class SessionRegistry
 {
     private readonly object _lock = new();
     private readonly Dictionary<ushort, IscsiSession> _byTsih = new();
+    // Orders the SCSI layer's I_T nexus events (see EndSession and BeginNexus). Lock order: this
+    // gate, then the device's own locks; never the other way round.
+    private readonly object _nexusGate = new();
     private ushort _nextTsih = 1;
 
     /// <summary>Number of live sessions.</summary>
@@ -68,6 +71,38 @@ internal sealed class SessionRegistry
         lock (_lock)
         {
             if (_byTsih.TryGetValue(session.Tsih, out IscsiSession? registered) && ReferenceEquals(registered, session)) _byTsih.Remove(session.Tsih);
+        }
+    }
+
+    /// <summary>
+    /// Ends <paramref name="session"/> (logout or connection loss): it leaves the registry and the SCSI
+    /// layer sees its I_T nexus lost (SAM-5 §6.3.4: SPC-2 reservations released, medium removal
+    /// prevention ended), in one step with respect to <see cref="BeginNexus"/>. A nexus is equal by
+    /// value across sessions (same initiator port, same target port): were the two steps apart, a new
+    /// session of the same nexus registering in between would see its fresh state wiped by the
+    /// old session's late loss.
+    /// </summary>
+    public void EndSession(IscsiSession session)
+    {
+        lock (_nexusGate)
+        {
+            Remove(session);
+            if (session.Nexus is not null && session.TryEndNexus()) session.Target!.Device.NexusLost(session.Nexus);
+        }
+    }
+
+    /// <summary>
+    /// Starts <paramref name="session"/>'s I_T nexus at the SCSI layer. When it reinstates
+    /// <paramref name="replaced"/> (RFC 7143 §6.3.5) and the old session's cleanup has not reported its
+    /// loss yet (it may outlive the drain timeout), the loss is reported here first, and the old
+    /// cleanup will not report it again after the new nexus exists.
+    /// </summary>
+    public void BeginNexus(IscsiSession session, IscsiSession? replaced)
+    {
+        lock (_nexusGate)
+        {
+            if (replaced?.Nexus is not null && replaced.TryEndNexus()) replaced.Target!.Device.NexusLost(replaced.Nexus);
+            if (session.Nexus is not null) session.Target!.Device.NexusCreated(session.Nexus);
         }
     }
 

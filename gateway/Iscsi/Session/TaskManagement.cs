@@ -43,7 +43,7 @@ internal static class TaskManagement
 
     private static async ValueTask<TaskManagementResponse> AbortTaskAsync(IscsiConnection connection, IscsiSession session, uint referencedTag, uint refCmdSN, uint cmdSN)
     {
-        ScsiCommandContext? command = session.FindTask(referencedTag);
+        ScsiCommandContext? command = session.FindTask(referencedTag, out uint generation);
         if (command is null)
         {
             // RFC 7143 §11.5.1: a task never received, whose RefCmdSN is in the window and before
@@ -56,7 +56,7 @@ internal static class TaskManagement
             }
             return TaskManagementResponse.TaskDoesNotExist;
         }
-        bool answered = await AbortAsync(connection, new List<ScsiCommandContext> { command }).ConfigureAwait(false);
+        bool answered = await AbortAsync(connection, new List<(ScsiCommandContext, uint)> { (command, generation) }).ConfigureAwait(false);
         // A task whose response was already on its way completed normally: from the initiator's
         // view it no longer exists when the abort is answered (the response precedes this one).
         return answered ? TaskManagementResponse.TaskDoesNotExist : TaskManagementResponse.FunctionComplete;
@@ -64,24 +64,28 @@ internal static class TaskManagement
 
     private static Task<bool> AbortAsync(IscsiConnection connection, List<IscsiSession> sessions, ulong? lun)
     {
-        var commands = new List<ScsiCommandContext>();
+        var commands = new List<(ScsiCommandContext, uint)>();
         foreach (IscsiSession session in sessions) commands.AddRange(session.SnapshotTasks(lun));
         return AbortAsync(connection, commands);
     }
 
-    /// <summary>Aborts <paramref name="commands"/> and drains them; returns whether any was already answering (too late to abort).</summary>
-    private static async Task<bool> AbortAsync(IscsiConnection connection, List<ScsiCommandContext> commands)
+    /// <summary>
+    /// Aborts <paramref name="commands"/> (each captured with its generation under the session lock,
+    /// so a pooled context reused by a later command in the meantime is left alone) and drains them;
+    /// returns whether any was already answering (too late to abort).
+    /// </summary>
+    private static async Task<bool> AbortAsync(IscsiConnection connection, List<(ScsiCommandContext Command, uint Generation)> commands)
     {
         bool anyAnswered = false;
         var executing = new List<(ScsiCommandContext Command, uint Generation)>();
-        foreach (ScsiCommandContext command in commands)
+        foreach ((ScsiCommandContext command, uint generation) in commands)
         {
-            uint generation = command.Generation;
             IscsiSession? owner = command.Owner.Session;
             if (owner is null) continue;
-            CommandState prior = owner.AbortOne(command);
-            // Free: the task completed (its response was sent) between FindTask and AbortOne, so
-            // it no longer exists either (libiscsi iSCSITMF.AbortTaskSimpleAsync saw GOOD + FUNCTION COMPLETE).
+            CommandState prior = owner.AbortOne(command, generation);
+            // Free: the task completed (its response was sent) after the snapshot, and its context
+            // may already carry a later command; either way the task no longer exists
+            // (libiscsi iSCSITMF.AbortTaskSimpleAsync saw GOOD + FUNCTION COMPLETE).
             anyAnswered |= prior is CommandState.Responding or CommandState.Free;
             if (prior is CommandState.Executing or CommandState.Responding) executing.Add((command, generation));
             else if (prior == CommandState.AwaitingData && ReferenceEquals(command.Owner, connection)) connection.ReleaseAbortedOnReadLoop(command);
