@@ -37,10 +37,11 @@ public class IscsiTestCuFullRunTests : IAsyncLifetime
     public async Task FullRunMeetsTheRecordedScore()
     {
         var clock = Stopwatch.StartNew();
-        (string log, string? stalled) = await RunWatchedAsync(["-d", "-v", _server.DemoUrl(0), _server.DemoUrl(1)]);
+        (string log, string? stalled) = await RunWatchedAsync(["-d", "-v", _server.DemoUrl(0), _server.DemoUrl(1)], _server);
         string logPath = Path.Combine(Path.GetTempPath(), $"sds-iscsi-test-cu-{Environment.ProcessId}.log");
         await File.WriteAllTextAsync(logPath, log);
-        Assert.True(stalled is null, $"iscsi-test-cu {stalled}; last lines:\n{string.Join('\n', log.Split('\n').TakeLast(5))}\nlog: {logPath}");
+        if (stalled is not null) await File.AppendAllTextAsync(logPath, "\n==== sds server output ====\n" + _server.Output);
+        Assert.True(stalled is null, $"iscsi-test-cu {stalled}; last lines:\n{LastLinesBeforeStall(log)}\nlog (with ss -tnpi, the target's state dump and its output): {logPath}");
 
         (SortedDictionary<string, CuScore.Outcome> results, string scorer) = await ScoreAsync(logPath, log);
         string summary = CuScore.Summary(results);
@@ -100,7 +101,7 @@ public class IscsiTestCuFullRunTests : IAsyncLifetime
     /// Runs iscsi-test-cu, collecting its output as it comes; kills it when it exceeds
     /// <see cref="RunTimeout"/> or prints nothing for <see cref="StallTimeout"/>, and says which.
     /// </summary>
-    private static async Task<(string Log, string? Stalled)> RunWatchedAsync(IEnumerable<string> arguments)
+    internal static async Task<(string Log, string? Stalled)> RunWatchedAsync(IEnumerable<string> arguments, SdsServer server)
     {
         var info = new ProcessStartInfo(Tools.Find("iscsi-test-cu")!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string argument in arguments) info.ArgumentList.Add(argument);
@@ -126,11 +127,27 @@ public class IscsiTestCuFullRunTests : IAsyncLifetime
             if (clock.Elapsed > RunTimeout) stalled = $"did not finish within {RunTimeout}";
             else if (Environment.TickCount64 - Interlocked.Read(ref lastOutputTicks) > StallTimeout.TotalMilliseconds) stalled = $"printed nothing for {StallTimeout} (a test waits for a response that never comes)";
             if (stalled is null) continue;
+            // Evidence before the kill: both ends' socket queues and the target's view of every
+            // session (ExpCmdSN, MaxCmdSN, StatSN, tasks in flight), so a stall can be told apart:
+            // a command the target holds, a response it never flushed, or one the initiator never sent.
+            Tools.Result sockets = await Tools.RunAsync("ss", ["-tnpi"], TimeSpan.FromSeconds(10));
+            string dump = await server.DumpStateAsync();
+            lock (log) log.Append($"\n==== stall: {stalled} ====\n==== ss -tnpi ====\n{sockets.StandardOutput}\n==== target state (SIGQUIT) ====\n{dump}\n");
             process.Kill(entireProcessTree: true);
             break;
         }
         await process.WaitForExitAsync();
         lock (log) return (log.ToString(), stalled);
+    }
+
+    /// <summary>The suite and test that were running, and the last lines iscsi-test-cu printed before the stall.</summary>
+    internal static string LastLinesBeforeStall(string log)
+    {
+        int marker = log.IndexOf("\n==== stall:", StringComparison.Ordinal);
+        string[] lines = (marker < 0 ? log : log[..marker]).Split('\n');
+        string suite = lines.LastOrDefault(line => line.StartsWith("Suite:", StringComparison.Ordinal)) ?? "(no suite)";
+        string test = lines.LastOrDefault(line => line.TrimStart().StartsWith("Test:", StringComparison.Ordinal))?.Trim() ?? "(no test)";
+        return $"{suite} / {test}\n{string.Join('\n', lines.TakeLast(5))}";
     }
 
     private static async Task<(SortedDictionary<string, CuScore.Outcome> Results, string Scorer)> ScoreAsync(string logPath, string log)

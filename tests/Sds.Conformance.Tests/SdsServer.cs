@@ -102,6 +102,20 @@ public sealed class SdsServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>
+    /// Asks the server for its iSCSI state dump (SIGQUIT: every connection's window, StatSN and
+    /// tasks in flight) and returns what it printed; for diagnosing a stalled initiator.
+    /// </summary>
+    public async Task<string> DumpStateAsync()
+    {
+        if (_process.HasExited) return "(server exited)";
+        int before;
+        lock (_output) before = _output.Length;
+        Process.Start("kill", ["-QUIT", _process.Id.ToString()])!.WaitForExit(5000);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        lock (_output) return _output.ToString(before, _output.Length - before);
+    }
+
     /// <summary>Stops with SIGTERM and returns the exit code (killing after 15 s).</summary>
     public async Task<int> StopAsync()
     {
