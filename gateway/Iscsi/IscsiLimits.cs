@@ -28,11 +28,20 @@ internal static class IscsiLimits
     public const int ImmediateCommandsMax = 16;
 
     /// <summary>
-    /// Command contexts per connection. A command gives its window slot back just before its response
-    /// is sent and its context only after, so in the worst case every slot (window and immediate) has
-    /// one context answering and one new command, plus one being parsed before the window check.
+    /// Commands per connection that may give their window slot back before their response is written
+    /// (so that very response already advertises the slot). Such a command still holds its context
+    /// while it waits for the sender and the socket, and the initiator may already use the slot for a
+    /// new command; counting them is what makes <see cref="CommandContextsMax"/> a real bound
+    /// (IscsiConnection.RespondAsync gives the slot back after the send once this many are out).
     /// </summary>
-    public const int CommandContextsMax = 2 * (CommandWindowDepth + ImmediateCommandsMax) + 1;
+    public const int EarlySlotReleasesMax = CommandWindowDepth + ImmediateCommandsMax;
+
+    /// <summary>
+    /// Command contexts per connection: one per window slot and immediate command, one per command
+    /// that gave its slot back early (at most <see cref="EarlySlotReleasesMax"/>), plus one being
+    /// parsed before the window check.
+    /// </summary>
+    public const int CommandContextsMax = CommandWindowDepth + ImmediateCommandsMax + EarlySlotReleasesMax + 1;
 
     /// <summary>Largest MaxOutstandingR2T the target agrees to (RFC 7143 §13.17).</summary>
     public const int OutstandingR2TMax = 16;

@@ -50,6 +50,9 @@ internal sealed class IscsiConnection
     private uint _pingTag;
     private int _pingOutstanding;
     private int _executing;
+    // Commands whose window slot went back before their response and whose context is not back in
+    // the pool yet. Invariant: 0 <= _earlySlotReleases <= IscsiLimits.EarlySlotReleasesMax.
+    private int _earlySlotReleases;
     private byte[]? _pendingText;
     private int _pendingTextOffset;
     private uint _pendingTextTag;
@@ -445,7 +448,7 @@ internal sealed class IscsiConnection
     private async ValueTask<ConnectionVerdict> HandleScsiCommandAsync(CancellationToken token)
     {
         ScsiCommandContext? command = PrepareCommand(out RejectReason reject);
-        if (command is null) return await SkipAndRejectAsync(reject, token).ConfigureAwait(false);
+        if (command is null) return await RejectCommandAsync(reject, token).ConfigureAwait(false);
         int immediateLength = _header.DataSegmentLength;
         if (immediateLength > 0)
         {
@@ -469,7 +472,9 @@ internal sealed class IscsiConnection
         if (!session.TryRegister(command))
         {
             ReturnContext(command);
-            return await SendRejectAsync(RejectReason.TaskInProgress).ConfigureAwait(false) ? ConnectionVerdict.Continue : ConnectionVerdict.Close;
+            ConsumeRejectedCmdSN();
+            if (!await SendRejectAsync(RejectReason.TaskInProgress).ConfigureAwait(false)) return ConnectionVerdict.Close;
+            return await DeliverQueuedAsync().ConfigureAwait(false) ? ConnectionVerdict.Continue : ConnectionVerdict.Close;
         }
         AdmitResult admit = session.Admit(command.CmdSN, command.Immediate, command);
         switch (admit)
@@ -488,6 +493,33 @@ internal sealed class IscsiConnection
                 Release(command, admitted: false);
                 return ConnectionVerdict.Continue;
         }
+    }
+
+    /// <summary>Rejects the SCSI Command in <see cref="_header"/> (its data segment is skipped) and consumes its CmdSN.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<ConnectionVerdict> RejectCommandAsync(RejectReason reason, CancellationToken token)
+    {
+        _logger.LogDebug("reject {Reason} for SCSI Command CmdSN {CmdSN} from {Remote}", reason, _header.Bhs.Field24, RemoteEndPoint);
+        if (await _receiver.SkipDataAsync(token).ConfigureAwait(false) != ReceiveStatus.Ok) return ConnectionVerdict.Close;
+        ConsumeRejectedCmdSN();
+        if (!await SendRejectAsync(reason).ConfigureAwait(false)) return ConnectionVerdict.Close;
+        return await DeliverQueuedAsync().ConfigureAwait(false) ? ConnectionVerdict.Continue : ConnectionVerdict.Close;
+    }
+
+    /// <summary>
+    /// A rejected non-immediate SCSI Command is discarded (RFC 7143 §11.17.1: "the command itself is
+    /// being discarded") but its CmdSN is taken as received, so ExpCmdSN moves past it. Initiators do
+    /// not send a discarded command again with the same CmdSN (libiscsi completes it with an error,
+    /// open-iscsi fails it to the SCSI midlayer, which retries under a new CmdSN); left open, the
+    /// gap would hold every later command of the session in the CmdSN queue (§4.2.2.1) and the
+    /// initiator would wait for their responses forever — the issue #3 stall. Data digest errors
+    /// are not handled here: there the command may be retried with its CmdSN (§7.8, §6.2).
+    /// </summary>
+    private void ConsumeRejectedCmdSN()
+    {
+        if (_header.Bhs.Immediate) return;
+        AdmitResult admit = _session!.Admit(_header.Bhs.Field24, immediate: false, command: null);
+        if (admit is AdmitResult.OutOfWindow or AdmitResult.Duplicate) _logger.LogDebug("rejected CmdSN {CmdSN} outside the window from {Remote}", _header.Bhs.Field24, RemoteEndPoint);
     }
 
     /// <summary>Validates a SCSI Command header and fills a context; null with a reject reason when invalid.</summary>
@@ -870,7 +902,13 @@ internal sealed class IscsiConnection
             // Deciding to answer and being aborted are exclusive: the transition is made under the session lock.
             if (session.TryTransition(command, CommandState.Executing, CommandState.Responding))
             {
-                session.ReleaseWindowSlot(command);
+                // RFC 7143 §4.2.2.1: the slot goes back before the response, so this response's
+                // MaxCmdSN already counts it; but only while few enough contexts are in that state,
+                // or responders queued on the sender (a slow reader, many completions off the read
+                // loop) would let the initiator open more commands than there are contexts. Past the
+                // bound the slot goes back in Release, after the send (issue #3 stall).
+                if (Interlocked.Increment(ref _earlySlotReleases) <= IscsiLimits.EarlySlotReleasesMax) session.ReleaseWindowSlot(command);
+                else Interlocked.Decrement(ref _earlySlotReleases);
                 sent = await ScsiResponder.SendAsync(_sender, command, Parameters, targetFailure, flush).ConfigureAwait(false);
             }
         }
@@ -1100,6 +1138,12 @@ internal sealed class IscsiConnection
 
     private void ReturnContext(ScsiCommandContext command)
     {
+        if (command.WindowSlotReleased)
+        {
+            int early = Interlocked.Decrement(ref _earlySlotReleases);
+            Invariant.Assert(early >= 0, "every early slot release is counted once");
+            command.WindowSlotReleased = false;
+        }
         command.ReturnBuffers();
         command.State = CommandState.Free;
         lock (_freeLock) _free.Push(command);
