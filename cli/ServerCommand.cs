@@ -78,7 +78,7 @@ internal static class ServerCommand
             catalog.AddTarget(new TargetNode(DemoTargetName, "sds-demo", device, arguments.Chap, arguments.MutualChap));
         }
 
-        var server = new IscsiTargetServer(catalog, new IscsiServerOptions(), loggerFactory);
+        var server = new IscsiTargetServer(catalog, IscsiOptionsFromEnvironment(), loggerFactory);
         // Signals are handled before any portal is bound: the kernel accepts connections on a bound,
         // listening socket, so a client (or test) may see the port and send SIGTERM at once.
         using var stop = new CancellationTokenSource();
@@ -145,6 +145,19 @@ internal static class ServerCommand
             context.Cancel = true;
             stop.Cancel();
         }
+    }
+
+    /// <summary>
+    /// iSCSI options; SDS_ISCSI_INLINE_EXECUTION_BYTES_MAX (bytes, 0 = none) overrides which commands
+    /// run on the read loop — a diagnostic and bench knob (the conformance suite sets 0 to drive every
+    /// completion off the read loop, the path asynchronous devices take).
+    /// </summary>
+    private static IscsiServerOptions IscsiOptionsFromEnvironment()
+    {
+        string? inline = Environment.GetEnvironmentVariable("SDS_ISCSI_INLINE_EXECUTION_BYTES_MAX");
+        return int.TryParse(inline, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int bytes)
+            ? new IscsiServerOptions { InlineExecutionBytesMax = bytes }
+            : new IscsiServerOptions();
     }
 
     /// <summary>A volume id that stays the same across restarts, so the LU identity (VPD 0x83) is stable.</summary>

@@ -18,6 +18,14 @@ internal sealed class IscsiServerOptions
     /// <summary>Longest wait for aborted or in-flight commands to drain (task management, logout, close).</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// READ/WRITE-class commands moving at most this many bytes run on the connection's read loop
+    /// when the SCSI layer completes them synchronously; larger ones (and every command when 0) go to
+    /// the thread pool. 128 KiB by default (gateway/Iscsi/README.md, "Data path without thread hops");
+    /// 0 exercises the completion-off-the-read-loop path that asynchronous devices always take.
+    /// </summary>
+    public int InlineExecutionBytesMax { get; init; } = 128 * 1024;
+
     /// <summary>Seconds the Async Message on shutdown gives initiators to log out (RFC 7143 §11.9.1 event 1, Parameter3).</summary>
     public TimeSpan ShutdownLogoutGrace { get; init; } = TimeSpan.FromSeconds(2);
 }

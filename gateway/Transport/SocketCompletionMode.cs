@@ -12,7 +12,7 @@ namespace Sds.Gateway.Transport;
 /// socket is used, so <see cref="PreferInline"/> must run before any socket exists (first thing in
 /// <c>Main</c>). The price is that code running in a socket continuation must not block: the read
 /// loop only runs page-cache-sized I/O inline (larger transfers and commands without data go to the
-/// thread pool, see <c>IscsiConnection.InlineExecutionBytesMax</c>), and STYLE.md already bans
+/// thread pool, see <c>IscsiServerOptions.InlineExecutionBytesMax</c>), and STYLE.md already bans
 /// <c>.Result</c>/<c>.Wait()</c>. An operator who sets the variable (to 0 or 1) keeps that choice.
 /// </remarks>
 internal static class SocketCompletionMode

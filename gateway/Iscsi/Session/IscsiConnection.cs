@@ -796,13 +796,6 @@ internal sealed class IscsiConnection
 
     private static readonly Sds.Gateway.Scsi.Sense.SenseData DataPhaseError = new(Sds.Gateway.Scsi.Sense.SenseKey.AbortedCommand, 0x4B, 0x00);
 
-    /// <summary>
-    /// Commands moving at most this many bytes run on the read loop itself (no thread-pool hop) when
-    /// the SCSI layer completes them synchronously, as a page-cache or memory device does; larger
-    /// transfers go to the thread pool so a 1 MiB copy does not hold up the next command's parsing.
-    /// </summary>
-    private const int InlineExecutionBytesMax = 128 * 1024;
-
     private ValueTask<bool> StartExecutionAsync(ScsiCommandContext command)
     {
         Invariant.Assert(command.OutstandingR2TCount == 0, "all solicited data arrived");
@@ -817,7 +810,7 @@ internal sealed class IscsiConnection
         // Only data-moving commands run inline: commands without data (SYNCHRONIZE CACHE's fdatasync,
         // TEST UNIT READY behind a slow device) keep the read loop free by going to the pool.
         bool inline = task.Direction is DataDirection.Read or DataDirection.Write
-            && Math.Max(command.ReadLength, command.WriteLength) <= InlineExecutionBytesMax;
+            && Math.Max(command.ReadLength, command.WriteLength) <= _server.Options.InlineExecutionBytesMax;
         if (!inline)
         {
             ThreadPool.UnsafeQueueUserWorkItem(command, preferLocal: false);
