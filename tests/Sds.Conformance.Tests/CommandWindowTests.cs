@@ -74,6 +74,45 @@ public class CommandWindowTests : IAsyncLifetime
         Assert.Equal(0, await TestUnitReadyAsync(initiator));
     }
 
+    /// <summary>
+    /// The context pool holds however the initiator and the socket behave. Responses to 256 KiB
+    /// READs (executed off the read loop) pile up behind a socket the initiator does not read, each
+    /// having given its window slot back; the initiator keeps the window full by sending blind
+    /// batches of 128 commands. Before the fix every early-released slot admitted one more command,
+    /// so the contexts grew past CommandContextsMax and commands were rejected (IMMEDIATE COMMAND
+    /// REJECT, which then held the session: see above); now early releases stop at
+    /// EarlySlotReleasesMax, the window stays closed until responses drain, and surplus commands are
+    /// outside the window (silently ignored, RFC 7143 §4.2.2.1). Every admitted READ is answered.
+    /// </summary>
+    [Fact]
+    public async Task ResponsesStuckBehindASlowReaderDoNotExhaustTheContextPool()
+    {
+        using RawInitiator initiator = await RawInitiator.LoginAsync(_server.Port, isid: 0x8000_0000_0303);
+        Assert.True(await initiator.ClearUnitAttentionAsync());
+        const int batch = 128, batches = 4, blocks = 512;
+        for (int round = 0; round < batches; round++)
+        {
+            for (int i = 0; i < batch; i++)
+            {
+                byte[] cdb = new byte[16];
+                cdb[0] = 0x28;
+                BinaryPrimitives.WriteUInt32BigEndian(cdb.AsSpan(2), (uint)((round * batch + i) * blocks));
+                BinaryPrimitives.WriteUInt16BigEndian(cdb.AsSpan(7), blocks);
+                await initiator.SendAsync(initiator.ScsiCommand(initiator.NextTag(), 0x80 | 0x40, blocks * 512, cdb));
+            }
+            // Time for the target to execute the batch and give slots back while its sends block.
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+        }
+        int rejects = 0, answered = 0;
+        while (await initiator.ReceiveAsync(TimeSpan.FromSeconds(3)) is { } pdu)
+        {
+            if (pdu.Opcode == 0x3f) rejects++;
+            else if (pdu.Opcode == 0x21 || (pdu.Opcode == 0x25 && (pdu.Bhs[1] & 0x01) != 0)) answered++;
+        }
+        Assert.Equal(0, rejects);
+        Assert.InRange(answered, batch, batch * batches);
+    }
+
     /// <summary>TEST UNIT READY with the next CmdSN; returns the status, or -1 when no response came.</summary>
     private static async Task<int> TestUnitReadyAsync(RawInitiator initiator)
     {
