@@ -45,8 +45,7 @@ public class IscsiTestCuTests : IAsyncLifetime
     [InlineData("SCSI.Read10.Async")]
     public async Task ConcurrentAsyncRunsKeepTheWindowOpen(string test)
     {
-        // Its own server (the class's runs with the defaults), so its own management API port too.
-        await using SdsServer server = await SdsServer.StartAsync(new Dictionary<string, string> { ["SDS_ISCSI_INLINE_EXECUTION_BYTES_MAX"] = "0" }, 2, "--api", $"127.0.0.1:{Tools.FreePort()}");
+        await using SdsServer server = await SdsServer.StartAsync(new Dictionary<string, string> { ["SDS_ISCSI_INLINE_EXECUTION_BYTES_MAX"] = "0" }, 2);
         for (int round = 0; round < 3; round++)
         {
             var runs = new List<Task<Tools.Result>>();

@@ -77,6 +77,13 @@ public sealed class SdsServer : IAsyncDisposable
             info.ArgumentList.Add($"127.0.0.1:{ports[i]}");
         }
         foreach (string argument in extra) info.ArgumentList.Add(argument);
+        // A free port for the management API too, unless the caller chose one: the default (7070) is
+        // shared by every sds server on the machine, and a second one exits at startup.
+        if (!extra.Contains("--api"))
+        {
+            info.ArgumentList.Add("--api");
+            info.ArgumentList.Add($"127.0.0.1:{Tools.FreePort()}");
+        }
         foreach ((string name, string value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         var process = Process.Start(info)!;
         var server = new SdsServer(process, data, ports);
