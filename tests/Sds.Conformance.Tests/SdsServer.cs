@@ -72,7 +72,7 @@ public sealed class SdsServer : IAsyncDisposable
         info.ArgumentList.Add("--demo");
         for (int i = 0; i < portals; i++)
         {
-            ports[i] = Tools.FreePort();
+            ports[i] = DistinctFreePort(ports);
             info.ArgumentList.Add("--portal");
             info.ArgumentList.Add($"127.0.0.1:{ports[i]}");
         }
@@ -82,7 +82,7 @@ public sealed class SdsServer : IAsyncDisposable
         if (!extra.Contains("--api"))
         {
             info.ArgumentList.Add("--api");
-            info.ArgumentList.Add($"127.0.0.1:{Tools.FreePort()}");
+            info.ArgumentList.Add($"127.0.0.1:{DistinctFreePort(ports)}");
         }
         foreach ((string name, string value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         var process = Process.Start(info)!;
@@ -111,6 +111,18 @@ public sealed class SdsServer : IAsyncDisposable
             }
         }
         return server;
+    }
+
+    // The kernel may hand the same just-released ephemeral port out twice in a row; the server
+    // refuses a portal given twice (and an API port equal to a portal cannot bind), so draw again.
+    private static int DistinctFreePort(int[] taken)
+    {
+        for (int attempt = 0; attempt < 16; attempt++)
+        {
+            int port = Tools.FreePort();
+            if (Array.IndexOf(taken, port) < 0) return port;
+        }
+        throw new InvalidOperationException("no distinct free port in 16 draws");
     }
 
     /// <summary>
