@@ -128,8 +128,8 @@ internal sealed class ClusterService : Cluster.ClusterBase
         CommandOutcome outcome = await edge.ProposeAsync(new MetaCommand { UpdateReservation = request }, context);
         UpdateReservationResponse response = outcome.Reservation?.Clone() ?? new UpdateReservationResponse
         {
-            // A retried request id: the first answer is gone; report success with the current state.
-            Result = ReservationResult.Ok,
+            // A retried request id: the first answer is gone; its result was kept with the request id.
+            Result = ReservationLogic.ResultOfRetry(outcome),
             State = await edge.QueryAsync(s => s.FindReservation(outcome.Resource)?.Clone(), context) ?? new ReservationState { VolumeId = outcome.Resource },
         };
 

@@ -25,6 +25,9 @@ internal sealed class ReservationBarrier
 
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
     private readonly ConcurrentDictionary<string, ulong> applied = new(StringComparer.Ordinal);
+    // When this leader first waited for a version: a client whose attempt deadline (MetaClient: 5 s) is shorter
+    // than the lease retries with the same request id, and the retry must continue that wait, not restart it.
+    private readonly ConcurrentDictionary<ulong, long> waitStarted = new();
     private readonly TimeSpan lease;
     private readonly TimeProvider time;
 
@@ -50,7 +53,13 @@ internal sealed class ReservationBarrier
     /// </summary>
     public async Task<IReadOnlyList<string>> WaitAsync(ulong version, Func<Task<IReadOnlyList<string>>> liveGateways, CancellationToken cancellationToken)
     {
-        long started = time.GetTimestamp();
+        long now = time.GetTimestamp();
+        foreach ((ulong stale, long at) in waitStarted)
+        {
+            if (time.GetElapsedTime(at, now) > 4 * (lease + ClockMargin)) waitStarted.TryRemove(stale, out _);
+        }
+
+        long started = waitStarted.GetOrAdd(version, now);
         while (true)
         {
             IReadOnlyList<string> gateways = await liveGateways();
@@ -60,7 +69,12 @@ internal sealed class ReservationBarrier
                 if (AppliedVersion(gateway) < version) (behind ??= new List<string>()).Add(gateway);
             }
 
-            if (behind is null) return Array.Empty<string>();
+            if (behind is null)
+            {
+                waitStarted.TryRemove(version, out _);
+                return Array.Empty<string>();
+            }
+
             if (time.GetElapsedTime(started) >= lease + ClockMargin) return behind;
             await Task.Delay(PollInterval, time, cancellationToken);
         }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Grpc.Core;
 using Sds.Proto.V1;
 using Book = Sds.Reservations.ReservationBook;
@@ -66,8 +67,19 @@ internal static class ReservationLogic
         }
 
         response.State = state.FindReservation(volume.Id)?.Clone() ?? new ReservationState { VolumeId = volume.Id };
-        return new CommandOutcome(StatusCode.OK, string.Empty, volume.Id, response);
+        // The SCSI result also goes in the message, which the request-id table keeps: a retry of this request
+        // (the first answer was lost) must report the same result, not a made-up success (ResultOfRetry).
+        return new CommandOutcome(StatusCode.OK, ResultPrefix + ((int)response.Result).ToString(CultureInfo.InvariantCulture), volume.Id, response);
     }
+
+    /// <summary>The SCSI result of an applied PR OUT, from the outcome a retried request id returns.</summary>
+    public static ReservationResult ResultOfRetry(CommandOutcome outcome) =>
+        outcome.Message.StartsWith(ResultPrefix, StringComparison.Ordinal)
+            && int.TryParse(outcome.Message.AsSpan(ResultPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int result)
+            ? (ReservationResult)result
+            : ReservationResult.Ok;
+
+    private const string ResultPrefix = "reservation result ";
 
     private static PrOutcome Execute(Book book, UpdateReservationRequest request, List<RegistrantId> preempted, List<RegistrantId> released)
     {
