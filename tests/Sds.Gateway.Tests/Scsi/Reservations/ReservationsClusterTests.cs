@@ -100,7 +100,9 @@ public sealed class ReservationsClusterTests : IDisposable
                 reserveB = await RunAsync(b, hostB, Reserve6);
             }
             ScsiAssert.Good(reserveB);
-            ITNexus hostA2 = await ReadyNexusAsync(a, "iqn.2026-11.io.sds:host-a", 0x23d000000001);
+            // A's initiator logs in again: its new nexus takes POWER ON, RESET, then conflicts with B's reservation.
+            ITNexus hostA2 = a.Nexus("iqn.2026-11.io.sds:host-a", 0x23d000000001);
+            ScsiAssert.Check(await WriteAsync(a, hostA2), SenseKey.UnitAttention, 0x29, 0x00);
             Assert.Equal(ScsiStatus.ReservationConflict, (await WriteAsync(a, hostA2)).Status);
         }
     }
