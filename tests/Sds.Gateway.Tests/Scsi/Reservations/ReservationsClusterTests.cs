@@ -30,13 +30,9 @@ public sealed class ReservationsClusterTests : IDisposable
     [Fact]
     public async Task ConflictOnOtherGatewayAndPreemptRaisesUnitAttentionWhereTheNexusLives()
     {
-        (MetaClient client, string volumeId) = await StartClusterAsync();
+        (MetaClient client, ClusterGateway a, ClusterGateway b, ITNexus hostA, ITNexus hostB) = await StartTwoGatewaysAsync();
         using (client)
         {
-            ClusterGateway a = await StartGatewayAsync(volumeId, 1);
-            ClusterGateway b = await StartGatewayAsync(volumeId, 2);
-            ITNexus hostA = await ReadyNexusAsync(a, "iqn.2026-11.io.sds:host-a", 0x23d000000001);
-            ITNexus hostB = await ReadyNexusAsync(b, "iqn.2026-11.io.sds:host-b", 0x23d000000002);
 
             var clock = Stopwatch.StartNew();
             ScsiAssert.Good(await ProutAsync(a, hostA, 0x00, 0, 0xA));
@@ -77,13 +73,9 @@ public sealed class ReservationsClusterTests : IDisposable
     [Fact]
     public async Task Spc2ReserveIsSharedAndReleasedOnNexusLoss()
     {
-        (MetaClient client, string volumeId) = await StartClusterAsync();
+        (MetaClient client, ClusterGateway a, ClusterGateway b, ITNexus hostA, ITNexus hostB) = await StartTwoGatewaysAsync();
         using (client)
         {
-            ClusterGateway a = await StartGatewayAsync(volumeId, 1);
-            ClusterGateway b = await StartGatewayAsync(volumeId, 2);
-            ITNexus hostA = await ReadyNexusAsync(a, "iqn.2026-11.io.sds:host-a", 0x23d000000001);
-            ITNexus hostB = await ReadyNexusAsync(b, "iqn.2026-11.io.sds:host-b", 0x23d000000002);
 
             ScsiAssert.Good(await RunAsync(a, hostA, Reserve6));
             Assert.Equal(ScsiStatus.ReservationConflict, (await RunAsync(b, hostB, Reserve6)).Status);
@@ -140,13 +132,9 @@ public sealed class ReservationsClusterTests : IDisposable
     [Fact]
     public async Task PrOutCompletesAcrossKillOfTheMetaLeader()
     {
-        (MetaClient client, string volumeId) = await StartClusterAsync();
+        (MetaClient client, ClusterGateway a, ClusterGateway b, ITNexus hostA, ITNexus hostB) = await StartTwoGatewaysAsync();
         using (client)
         {
-            ClusterGateway a = await StartGatewayAsync(volumeId, 1);
-            ClusterGateway b = await StartGatewayAsync(volumeId, 2);
-            ITNexus hostA = await ReadyNexusAsync(a, "iqn.2026-11.io.sds:host-a", 0x23d000000001);
-            ITNexus hostB = await ReadyNexusAsync(b, "iqn.2026-11.io.sds:host-b", 0x23d000000002);
             ScsiAssert.Good(await ProutAsync(a, hostA, 0x00, 0, 0xA));
             ScsiAssert.Good(await ProutAsync(b, hostB, 0x00, 0, 0xB));
 
@@ -170,13 +158,9 @@ public sealed class ReservationsClusterTests : IDisposable
     [Fact]
     public async Task GatewayCutFromMetaRefusesReservedIoOnceItsLeaseEnds()
     {
-        (MetaClient client, string volumeId) = await StartClusterAsync();
+        (MetaClient client, ClusterGateway a, ClusterGateway b, ITNexus hostA, ITNexus hostB) = await StartTwoGatewaysAsync();
         using (client)
         {
-            ClusterGateway a = await StartGatewayAsync(volumeId, 1);
-            ClusterGateway b = await StartGatewayAsync(volumeId, 2);
-            ITNexus hostA = await ReadyNexusAsync(a, "iqn.2026-11.io.sds:host-a", 0x23d000000001);
-            ITNexus hostB = await ReadyNexusAsync(b, "iqn.2026-11.io.sds:host-b", 0x23d000000002);
             ScsiAssert.Good(await ProutAsync(a, hostA, 0x00, 0, 0xA));
             ScsiAssert.Good(await ProutAsync(b, hostB, 0x00, 0, 0xB));
             ScsiAssert.Good(await ProutAsync(a, hostA, 0x01, 0xA, 0, type: 1)); // Write Exclusive held through A
@@ -215,6 +199,17 @@ public sealed class ReservationsClusterTests : IDisposable
         var client = new MetaClient(meta.Addresses) { Timeout = TimeSpan.FromSeconds(60) };
         Wire.Volume volume = await client.ManagementAsync((c, h, d, t) => c.CreateVolumeAsync(new Wire.CreateVolumeRequest { Name = "pr-volume", SizeBytes = 8 << 20 }, h, d, t), budget.Token);
         return (client, volume.Id);
+    }
+
+    // Meta, one volume, gateways A (relative port 1) and B (port 2), and one ready nexus on each.
+    private async Task<(MetaClient Client, ClusterGateway A, ClusterGateway B, ITNexus HostA, ITNexus HostB)> StartTwoGatewaysAsync()
+    {
+        (MetaClient client, string volumeId) = await StartClusterAsync();
+        ClusterGateway a = await StartGatewayAsync(volumeId, 1);
+        ClusterGateway b = await StartGatewayAsync(volumeId, 2);
+        ITNexus hostA = await ReadyNexusAsync(a, "iqn.2026-11.io.sds:host-a", 0x23d000000001);
+        ITNexus hostB = await ReadyNexusAsync(b, "iqn.2026-11.io.sds:host-b", 0x23d000000002);
+        return (client, a, b, hostA, hostB);
     }
 
     private async Task<ClusterGateway> StartGatewayAsync(string volumeId, ushort relativePort)
