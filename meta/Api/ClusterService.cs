@@ -151,10 +151,17 @@ internal sealed class ClusterService : Cluster.ClusterBase
         var live = new List<string>();
         foreach (Node node in state.Nodes)
         {
-            if (!node.Roles.Contains(NodeRole.Gateway)) continue;
+            if (!node.Roles.Contains(NodeRole.Gateway))
+            {
+                continue;
+            }
+
             DateTimeOffset? heard = edge.Node.Detector.LastHeard(node.Id);
             bool recent = heard is { } at && now - at < TimeSpan.FromMilliseconds(leaseDurationMs) + ReservationBarrier.ClockMargin;
-            if (node.State == NodeState.Up || recent) live.Add(node.Id);
+            if (node.State == NodeState.Up || recent)
+            {
+                live.Add(node.Id);
+            }
         }
 
         return live;

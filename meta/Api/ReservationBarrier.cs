@@ -56,7 +56,10 @@ internal sealed class ReservationBarrier
         long now = time.GetTimestamp();
         foreach ((ulong stale, long at) in waitStarted)
         {
-            if (time.GetElapsedTime(at, now) > 4 * (lease + ClockMargin)) waitStarted.TryRemove(stale, out _);
+            if (time.GetElapsedTime(at, now) > 4 * (lease + ClockMargin))
+            {
+                waitStarted.TryRemove(stale, out _);
+            }
         }
 
         long started = waitStarted.GetOrAdd(version, now);
@@ -66,7 +69,10 @@ internal sealed class ReservationBarrier
             List<string>? behind = null;
             foreach (string gateway in gateways)
             {
-                if (AppliedVersion(gateway) < version) (behind ??= new List<string>()).Add(gateway);
+                if (AppliedVersion(gateway) < version)
+                {
+                    (behind ??= new List<string>()).Add(gateway);
+                }
             }
 
             if (behind is null)
@@ -75,7 +81,11 @@ internal sealed class ReservationBarrier
                 return Array.Empty<string>();
             }
 
-            if (time.GetElapsedTime(started) >= lease + ClockMargin) return behind;
+            if (time.GetElapsedTime(started) >= lease + ClockMargin)
+            {
+                return behind;
+            }
+
             await Task.Delay(PollInterval, time, cancellationToken);
         }
     }
