@@ -25,6 +25,13 @@ using Sense = Sds.Gateway.Scsi.Sense.Sense;
 /// the nexus, from the notices that travel with the replicated state (or from a state diff when versions were
 /// skipped); the lists PERSISTENT RESERVE OUT passes in stay empty, so nothing is raised twice.</item>
 /// </list>
+/// Wiring (the gateway role, once per LU): build it after the mirror holds a map, with
+/// <c>new MetaPersistentReservations(volume.Id, adapter, lease, map.Version, StateOf(map, volume.Id), logger)</c>;
+/// pass it as <c>LogicalUnit(..., reservations: it)</c>, then <see cref="Attach"/> the unit's
+/// <c>UnitAttentions</c>; from <c>ClusterMapMirror.Changed</c> call <see cref="Observe"/> with
+/// <c>(map.Version, StateOf(map, volume.Id))</c> for every LU (subscribe first, then replay <c>Current</c>).
+/// One <see cref="GatewayLease"/> per process, driven by the heartbeat loop, whose
+/// <c>applied_cluster_map_version</c> must be the version every LU has observed (after the Changed handlers ran).
 /// </remarks>
 internal sealed class MetaPersistentReservations : IPersistentReservations
 {
@@ -60,6 +67,14 @@ internal sealed class MetaPersistentReservations : IPersistentReservations
         this.time = time ?? TimeProvider.System;
         view = new View(ReservationStateCodec.ToBook(state), state?.ChangeCount ?? 0);
         mirrorVersion = mapVersion;
+    }
+
+    /// <summary>The reservation state of <paramref name="volumeId"/> in <paramref name="map"/>, or null when it has none.</summary>
+    public static Wire.ReservationState? StateOf(Wire.ClusterMap map, string volumeId)
+    {
+        foreach (Wire.ReservationState state in map.Reservations)
+            if (state.VolumeId == volumeId) return state;
+        return null;
     }
 
     /// <summary>The cluster-map version of the copy this unit judges from.</summary>

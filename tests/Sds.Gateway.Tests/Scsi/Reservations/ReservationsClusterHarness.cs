@@ -154,11 +154,11 @@ internal sealed class ClusterGateway : IAsyncDisposable
         gateway.mirror.Start();
         await gateway.mirror.WaitForVersionAsync(registered.ClusterMapVersion, cancellationToken);
         Wire.ClusterMap map = gateway.mirror.Current;
-        gateway.Reservations = new MetaPersistentReservations(volumeId, new MetaClientReservations(gateway.client), gateway.Lease, map.Version, Find(map, volumeId));
+        gateway.Reservations = new MetaPersistentReservations(volumeId, new MetaClientReservations(gateway.client), gateway.Lease, map.Version, MetaPersistentReservations.StateOf(map, volumeId));
         // Subscribe, then replay the current map: Observe ignores versions it already holds, so nothing falls between.
-        gateway.mirror.Changed += changed => gateway.Reservations.Observe(changed.Version, Find(changed, volumeId));
+        gateway.mirror.Changed += changed => gateway.Reservations.Observe(changed.Version, MetaPersistentReservations.StateOf(changed, volumeId));
         map = gateway.mirror.Current;
-        gateway.Reservations.Observe(map.Version, Find(map, volumeId));
+        gateway.Reservations.Observe(map.Version, MetaPersistentReservations.StateOf(map, volumeId));
         gateway.Unit = new LogicalUnit(new MemoryBlockDevice(8L << 20), new LogicalUnitIdentity(Guid.Parse(volumeId)), reservations: gateway.Reservations);
         gateway.Reservations.Attach(gateway.Unit.UnitAttentions);
         gateway.Target.AddLogicalUnit(0, gateway.Unit);
@@ -211,13 +211,6 @@ internal sealed class ClusterGateway : IAsyncDisposable
         await CutFromMetaAsync();
         client?.Dispose();
         Unit?.Device.Dispose();
-    }
-
-    private static Wire.ReservationState? Find(Wire.ClusterMap map, string volumeId)
-    {
-        foreach (Wire.ReservationState state in map.Reservations)
-            if (state.VolumeId == volumeId) return state;
-        return null;
     }
 
     // The gateway role's loop in miniature: report the applied version, renew the lease from the send time, ask the
