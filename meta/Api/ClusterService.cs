@@ -70,6 +70,18 @@ internal sealed class ClusterService : Cluster.ClusterBase
             await edge.ProposeAsync(new MetaCommand { NodeReport = report }, context);
         }
 
+        if (response.LeaseDurationMs > 0 && await edge.QueryAsync(s => s.FindNode(request.NodeId)?.Roles.Contains(NodeRole.Gateway) == true, context))
+        {
+            // A gateway lease is granted from a linearizable read of the latest reservation change (ReadIndex, Raft
+            // thesis §6.4): a deposed leader cannot complete it, and a new leader answers only once it has applied
+            // everything committed before, so neither extends a lease over a reservation change it has not seen.
+            ulong floor = await edge.ReadAsync(s => s.ReservationVersion, context);
+            if (request.AppliedClusterMapVersion < floor)
+            {
+                response.LeaseDurationMs = 0;
+            }
+        }
+
         return response;
     }
 
