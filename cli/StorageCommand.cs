@@ -69,6 +69,12 @@ internal static class StorageCommand
             return 1;
         }
 
+        string[] metaAddresses = arguments.Meta!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        await using ClusterMapMirror mirror = ClusterMapMirror.Remote(metaAddresses, nodeId);
+        mirror.Changed += map => placement.Apply(map);
+        mirror.Start();
+        membership.Mirror = mirror;
+        membership.Start();
         while (placement.PlacementGroupCount == 0)
         {
             // The meta leader initializes the cluster (PG count) when first elected; wait for it.
@@ -85,9 +91,16 @@ internal static class StorageCommand
             return 1;
         }
 
-        node.Host.MembershipChanged += static view =>
-            Console.WriteLine($"sds storage: pg {view.PgId} epoch {view.Epoch} voters [{string.Join(',', view.Voters)}] learners [{string.Join(',', view.Learners)}]");
-        membership.Start(node.Host);
+        node.Host.MembershipChanged += LogMembership;
+        foreach (PgView view in node.Host.Views)
+        {
+            LogMembership(view); // replicas opened before the handler was attached
+        }
+
+        membership.Attach(node.Host);
+        Task status = Environment.GetEnvironmentVariable("SDS_STORAGE_STATUS_MS") is { } statusMs && int.TryParse(statusMs, out int periodMs) && periodMs > 0
+            ? LogStatusAsync(node.Host, TimeSpan.FromMilliseconds(periodMs), stop)
+            : Task.CompletedTask;
         Console.WriteLine($"sds storage: node {nodeId} (member {registered.RaftMemberId}) serving on {arguments.Listen} ({arguments.Store} store, {placement.PlacementGroupCount} PGs, placement from meta {arguments.Meta})");
         await WaitAsync(stop);
         await membership.DisposeAsync();
@@ -118,6 +131,30 @@ internal static class StorageCommand
         File.WriteAllText(path, memberId.ToString(CultureInfo.InvariantCulture));
         return true;
     }
+
+    /// <summary>Every PG replica's Raft state, periodically (SDS_STORAGE_STATUS_MS): for following a rebuild or a stall.</summary>
+    private static async Task LogStatusAsync(StorageNodeHost host, TimeSpan period, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(period, stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            foreach (PgView view in host.Views.OrderBy(static v => v.PgId))
+            {
+                Console.WriteLine($"sds storage: status pg {view.PgId} {view.Role} term {view.Term} leader {view.Leader} commit {view.Committed} applied {view.Applied} first {view.FirstLogIndex} epoch {view.Epoch} voters [{string.Join(',', view.Voters)}] learners [{string.Join(',', view.Learners)}]");
+            }
+        }
+    }
+
+    private static void LogMembership(PgView view) =>
+        Console.WriteLine($"sds storage: pg {view.PgId} epoch {view.Epoch} voters [{string.Join(',', view.Voters)}] learners [{string.Join(',', view.Learners)}]");
 
     private static StorageNodeConfig Config(StorageArguments arguments, ulong memberId) => new()
     {

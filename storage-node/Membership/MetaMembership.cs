@@ -25,6 +25,7 @@ internal sealed class MetaMembership : IAsyncDisposable
     private Task? heartbeats;
     private TimeSpan interval = TimeSpan.FromSeconds(1);
     private ulong sequence;
+    private ulong versionOneBeatAgo;
 
     /// <summary>Creates the agent for node <paramref name="nodeId"/> serving on <paramref name="grpcAddress"/>.</summary>
     public MetaMembership(MetaClient client, MetaPlacementSource placement, string nodeId, string grpcAddress, string dataDirectory)
@@ -35,6 +36,9 @@ internal sealed class MetaMembership : IAsyncDisposable
         registration = new RegisterNodeRequest { NodeId = nodeId, GrpcAddress = grpcAddress, Version = "sds-1" };
         registration.Roles.Add(NodeRole.Storage);
     }
+
+    /// <summary>The watch-backed map copy feeding the placement, if any: told to resync when a heartbeat shows it lags.</summary>
+    public ClusterMapMirror? Mirror { get; set; }
 
     /// <summary>Heartbeats answered by meta (tests, status).</summary>
     public long HeartbeatsAnswered { get; private set; }
@@ -77,13 +81,18 @@ internal sealed class MetaMembership : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts heartbeating for <paramref name="storageHost"/>'s PG replicas.</summary>
-    public void Start(StorageNodeHost storageHost)
+    /// <summary>
+    /// Starts heartbeating right after registration, before the node has opened its stores (which may take a
+    /// while): silence from a registered node would otherwise count towards DOWN and OUT.
+    /// </summary>
+    public void Start()
     {
-        Invariant.Assert(host is null, "started once");
-        host = storageHost;
+        Invariant.Assert(heartbeats is null, "started once");
         heartbeats = Task.Run(() => HeartbeatLoopAsync(stopping.Token));
     }
+
+    /// <summary>From now on heartbeats report <paramref name="storageHost"/>'s PG replicas.</summary>
+    public void Attach(StorageNodeHost storageHost) => Volatile.Write(ref host, storageHost);
 
     private async Task HeartbeatLoopAsync(CancellationToken cancellationToken)
     {
@@ -118,9 +127,10 @@ internal sealed class MetaMembership : IAsyncDisposable
             UsedBytes = used,
             AppliedClusterMapVersion = placement.Version,
         };
-        foreach (PgView view in host!.Views)
+        StorageNodeHost? reporting = Volatile.Read(ref host);
+        foreach (PgView view in reporting?.Views ?? [])
         {
-            request.PgReports.Add(Report(view));
+            request.PgReports.Add(Report(view, reporting!.NodeId));
         }
 
         HeartbeatResponse response = await client.ClusterAsync((c, h, d, t) => c.HeartbeatAsync(request, h, d, t), cancellationToken).ConfigureAwait(false);
@@ -135,14 +145,19 @@ internal sealed class MetaMembership : IAsyncDisposable
             placement.Apply(command);
         }
 
-        if (response.ClusterMapVersion > placement.Version)
+        if (placement.Version < versionOneBeatAgo || Mirror is null && response.ClusterMapVersion > placement.Version)
         {
+            // A version meta announced a whole beat ago has not arrived: the watch lags or stalled silently (it
+            // carries no keep-alive). Reopen it and fetch the map now.
+            Mirror?.Resync();
             await RefreshMapAsync(cancellationToken).ConfigureAwait(false);
         }
+
+        versionOneBeatAgo = response.ClusterMapVersion;
     }
 
     /// <summary>One PG replica's report; a leader also judges the PG's health against its assignment.</summary>
-    private PgReport Report(PgView view)
+    private PgReport Report(PgView view, ulong self)
     {
         var report = new PgReport
         {
@@ -155,7 +170,7 @@ internal sealed class MetaMembership : IAsyncDisposable
             {
                 RaftRole.Leader => PgRole.Leader,
                 RaftRole.Candidate or RaftRole.PreCandidate => PgRole.Candidate,
-                _ => view.Learners.Contains(host!.NodeId) ? PgRole.Learner : PgRole.Follower,
+                _ => view.Learners.Contains(self) ? PgRole.Learner : PgRole.Follower,
             },
         };
         if (view.Role == RaftRole.Leader && view.PgId < placement.PlacementGroupCount)

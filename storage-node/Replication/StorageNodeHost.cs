@@ -330,23 +330,10 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
             engine.Commit(sync: false);
         }
 
-        List<PgReplica>? removed = null;
         foreach (PgReplica replica in ordered)
         {
             replica.FailWaitersIfNotLeader();
             Publish(replica);
-            if (replica.RemovedSelf)
-            {
-                (removed ??= []).Add(replica);
-            }
-        }
-
-        if (removed is not null)
-        {
-            foreach (PgReplica replica in removed)
-            {
-                DestroyReplica(replica);
-            }
         }
     }
 
@@ -379,7 +366,7 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
 
     /// <inheritdoc/>
     public void Apply(int groupIndex, IReadOnlyList<Entry> committedEntries, IReadOnlyList<ReadState> readStates)
-        => ordered[groupIndex].Apply(committedEntries, readStates, options.NodeId);
+        => ordered[groupIndex].Apply(committedEntries, readStates);
 
     private string MemberName(ulong member)
     {
@@ -452,6 +439,16 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
             }
 
             replica.Epoch = assignment.Epoch;
+            ConfState conf = replica.Node.ConfState;
+            if (!assignment.Contains(options.NodeId) && !conf.IsVoter(options.NodeId) && !conf.Learners.Contains(options.NodeId))
+            {
+                // Placement no longer names this node and the group no longer counts it: the replica is gone
+                // for good. Not on applying a RemoveNode of itself alone: a replica re-added later replays the
+                // log, and an old removal in it must not destroy the new member.
+                DestroyReplica(replica);
+                continue;
+            }
+
             if (replica.Node.Role == RaftRole.Leader)
             {
                 StepMembership(replica, assignment);
