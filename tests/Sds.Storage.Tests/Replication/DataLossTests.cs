@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Sds.Meta.Client;
 using Sds.Proto.V1;
 using Sds.Rpc;
@@ -12,19 +10,20 @@ namespace Sds.Storage.Tests.Replication;
 
 /// <summary>
 /// Issue #6 acceptance, the data-loss test, with real processes on 127.0.0.1: 3 <c>sds meta</c> + 4
-/// <c>sds storage --meta</c>, replicas = 3. A writer keeps issuing overlapping writes (1–4 blocks at random
-/// places in a small address space, so blocks are rewritten many times) whose every block carries its sequence
-/// number, its address and a CRC32C, through <see cref="StorageClient"/> over meta-backed placement. Then:
-/// kill -9 one storage node and wait (bounded) until meta has replaced it and every PG's Raft configuration on
-/// all three live members is the new set — the copies rebuilt on the fourth node with no manual step — and print
-/// the time to restore; kill -9 a second node; kill -9 both remaining nodes at once and restart them, then
-/// restart the second one too. At the end every acknowledged write reads back from every replica of its PG and
-/// the replicas are byte-identical. Bounded: every wait has a deadline; every process is killed in the end.
+/// <c>sds storage --meta</c>, replicas = 3 (<see cref="MetaBackedCluster"/>). A writer keeps issuing overlapping
+/// writes (1–4 blocks at random places in a small address space, so blocks are rewritten many times) whose every
+/// block carries its sequence number, its address and a CRC32C, through <see cref="StorageClient"/> over
+/// meta-backed placement. Then: kill -9 one storage node and wait (bounded) until meta has replaced it and every
+/// PG's Raft configuration on all three live members is the new set — the copies rebuilt on the fourth node with no
+/// manual step — and print the time to restore; kill -9 a second node; kill -9 both remaining nodes at once and
+/// restart them, then restart the second one too. At the end every acknowledged write reads back from every
+/// replica of its PG and the replicas are byte-identical. Also: <c>sds node drain</c> empties a node without a PG
+/// ever going below 3 voters. Bounded: every wait has a deadline; every process is killed in the end.
 /// </summary>
 public sealed class DataLossTests
 {
     private static readonly Guid Volume = Guid.Parse("0b6f3a52-7c1d-4e8f-9a2b-3c4d5e6f7a8b");
-    private const int PgCount = 8;
+    private const int PgCount = MetaBackedCluster.PgCount;
     private const int Chunks = 12;
     private const int BlocksPerChunk = 48;
     private const int BlockBytes = VerifiableBlock.SizeBytes;
@@ -32,167 +31,93 @@ public sealed class DataLossTests
     [Fact]
     public async Task NoAcknowledgedWriteIsLostAndTheThirdCopyIsRestoredByItself()
     {
-        using var directory = new TemporaryDirectory();
-        var processes = new List<StorageProcess>();
-        var storage = new Dictionary<int, StorageProcess>();
-        int[] metaPorts = [FreePort(), FreePort(), FreePort()];
-        int[] storagePorts = [FreePort(), FreePort(), FreePort(), FreePort()];
-        string metaPeers = string.Join(',', metaPorts.Select((port, i) => $"{i + 1}=127.0.0.1:{port}"));
-        string metaList = string.Join(',', metaPorts.Select(port => $"127.0.0.1:{port}"));
-        string StorageArguments(int id) =>
-            $"--id {id} --listen 127.0.0.1:{storagePorts[id - 1]} --data {directory.Sub("s" + id)} --meta {metaList} --tick-ms 50";
-        // SDS_TEST_LOG_DIR keeps every process's output (with a Raft status line per PG every second) for a post-mortem.
-        string? logDirectory = Environment.GetEnvironmentVariable("SDS_TEST_LOG_DIR");
-        string? LogPath(string name) => logDirectory is null ? null : Path.Combine(logDirectory, name + ".log");
-        try
+        await using MetaBackedCluster cluster = await MetaBackedCluster.StartAsync(storageCount: 4);
+        Dictionary<int, StorageProcess> storage = cluster.Storage;
+        var ledger = new WriteLedger();
+        await using var client = new StorageClient(cluster.Placement, new StorageClientOptions { RequestTimeout = TimeSpan.FromSeconds(30) });
+        using var writing = new CancellationTokenSource();
+        Task writer = RunWriterAsync(client, ledger, writing.Token);
+        await ledger.WaitForAcknowledgedAsync(200, TimeSpan.FromSeconds(60));
+
+        // 1. kill -9 one storage node; meta marks it DOWN, then OUT, and places its copies on the fourth.
+        int first = MostLoaded(cluster, [1, 2, 3, 4]);
+        long killed = Stopwatch.GetTimestamp();
+        storage[first].KillHard();
+        int[] live = [.. storage.Keys.Where(id => id != first).Order()];
+        await MetaBackedCluster.WaitUntilAsync(() => cluster.Settled(live), TimeSpan.FromSeconds(90), $"copies of storage-{first} rebuilt on the live nodes", cluster.Describe);
+        TimeSpan restore = Stopwatch.GetElapsedTime(killed);
+        Console.WriteLine($"data-loss: storage-{first} killed; third copy of every PG restored in {restore.TotalSeconds:F2} s (grace period 3 s included), {ledger.Acknowledged} writes acknowledged so far");
+        await ledger.WaitForAcknowledgedAsync(ledger.Acknowledged + 200, TimeSpan.FromSeconds(60));
+
+        // 2. kill -9 a second node: the PGs keep a quorum on the two others and writes go on.
+        int second = live[0];
+        storage[second].KillHard();
+        live = [.. live.Where(id => id != second)];
+        await ledger.WaitForAcknowledgedAsync(ledger.Acknowledged + 200, TimeSpan.FromSeconds(60));
+
+        // 3. kill -9 every remaining node at once, restart them, and the second one too.
+        await writing.CancelAsync();
+        foreach (int id in live)
         {
-            // Grace period: a silent storage node is DOWN after 1 s and OUT (replaced) after 3 s.
-            for (int i = 1; i <= 3; i++)
-            {
-                processes.Add(await StorageProcess.StartAsync("meta",
-                    $"--id {i} --peers {metaPeers} --data {directory.Sub("m" + i)} --tick-ms 50 --replicas 3 --pg-count {PgCount} --node-down-ms 1000 --node-out-ms 3000",
-                    "ready on", LogPath("meta" + i)));
-            }
-
-            Task<StorageProcess>[] starting = [.. Enumerable.Range(1, 4).Select(id => StorageProcess.StartAsync("storage", StorageArguments(id), "serving on", LogPath("storage" + id)))];
-            for (int id = 1; id <= 4; id++)
-            {
-                storage[id] = await starting[id - 1];
-                processes.Add(storage[id]);
-            }
-
-            await using ClusterMapMirror mirror = ClusterMapMirror.Remote(metaList.Split(','), "test-writer");
-            var placement = new MetaPlacementSource();
-            mirror.Changed += map => placement.Apply(map);
-            mirror.Start();
-            await WaitUntilAsync(() => Settled(placement, storage, [1, 2, 3, 4]), TimeSpan.FromSeconds(60), "every PG placed on 3 nodes and its Raft configuration applied", () => Describe(placement, storage));
-
-            var ledger = new WriteLedger();
-            await using var client = new StorageClient(placement, new StorageClientOptions { RequestTimeout = TimeSpan.FromSeconds(30) });
-            using var writing = new CancellationTokenSource();
-            Task writer = RunWriterAsync(client, ledger, writing.Token);
-            await ledger.WaitForAcknowledgedAsync(200, TimeSpan.FromSeconds(60));
-
-            // 1. kill -9 one storage node; meta marks it DOWN, then OUT, and places its copies on the fourth.
-            int first = MostLoaded(placement, [1, 2, 3, 4]);
-            long killed = Stopwatch.GetTimestamp();
-            storage[first].KillHard();
-            int[] live = [.. storage.Keys.Where(id => id != first)];
-            await WaitUntilAsync(() => Settled(placement, storage, live), TimeSpan.FromSeconds(90), $"copies of storage-{first} rebuilt on the live nodes", () => Describe(placement, storage));
-            TimeSpan restore = Stopwatch.GetElapsedTime(killed);
-            Console.WriteLine($"data-loss: storage-{first} killed; third copy of every PG restored in {restore.TotalSeconds:F2} s (grace period 3 s included), {ledger.Acknowledged} writes acknowledged so far");
-            int acknowledgedBefore = ledger.Acknowledged;
-            await ledger.WaitForAcknowledgedAsync(acknowledgedBefore + 200, TimeSpan.FromSeconds(60));
-
-            // 2. kill -9 a second node: the PGs keep a quorum on the two others and writes go on.
-            int second = live[0];
-            storage[second].KillHard();
-            live = [.. live.Where(id => id != second)];
-            acknowledgedBefore = ledger.Acknowledged;
-            await ledger.WaitForAcknowledgedAsync(acknowledgedBefore + 200, TimeSpan.FromSeconds(60));
-
-            // 3. kill -9 every remaining node at once, restart them, and the second one too.
-            await writing.CancelAsync();
-            foreach (int id in live)
-            {
-                storage[id].KillHard();
-            }
-
-            await writer;
-            Console.WriteLine($"data-loss: {ledger.Acknowledged} writes acknowledged ({ledger.Failed} not, their blocks may hold either value); kill -9 storage-{string.Join(",storage-", live)} at once, restart them and storage-{second}");
-            foreach (int id in live.Append(second))
-            {
-                storage[id] = await StorageProcess.StartAsync("storage", StorageArguments(id), "serving on", LogPath("storage" + id));
-                processes.Add(storage[id]);
-            }
-
-            int[] survivors = [.. live.Append(second).Order()];
-            await WaitUntilAsync(() => Settled(placement, storage, survivors), TimeSpan.FromSeconds(60), "PGs settled after the restart", () => Describe(placement, storage));
-            await VerifyEveryReplicaAsync(placement, storage, survivors, ledger);
+            storage[id].KillHard();
         }
-        finally
-        {
-            foreach (StorageProcess process in processes)
-            {
-                process.Dispose();
-            }
-        }
+
+        await writer;
+        Console.WriteLine($"data-loss: {ledger.Acknowledged} writes acknowledged ({ledger.Failed} not: {ledger.FailureSummary}; their blocks may hold either value); kill -9 storage-{string.Join(",storage-", live)} at once, restart them and storage-{second}");
+        int[] survivors = [.. live.Append(second).Order()];
+        await Task.WhenAll(survivors.Select(cluster.StartStorageAsync));
+        await MetaBackedCluster.WaitUntilAsync(() => cluster.Settled(survivors), TimeSpan.FromSeconds(60), "PGs settled after the restart", cluster.Describe);
+        await VerifyEveryReplicaAsync(cluster, survivors, ledger);
     }
 
     /// <summary>
-    /// Every PG is placed on three of <paramref name="live"/> (by meta), and each of those members has applied a
-    /// Raft configuration of exactly those three voters with no learner.
+    /// <c>sds node drain</c> empties a node without ever lowering a PG below 3 voters: data written before the
+    /// drain reads back from the three other nodes afterwards, no PG keeps the drained node, and no member of any
+    /// PG ever applied a configuration with fewer than 3 voters.
     /// </summary>
-    private static bool Settled(MetaPlacementSource placement, Dictionary<int, StorageProcess> storage, int[] live)
+    [Fact]
+    public async Task DrainEmptiesANodeWithoutGoingBelowTheReplicaCount()
     {
-        if (placement.PlacementGroupCount != PgCount)
+        await using MetaBackedCluster cluster = await MetaBackedCluster.StartAsync(storageCount: 4);
+        var ledger = new WriteLedger();
+        await using (var client = new StorageClient(cluster.Placement, new StorageClientOptions { RequestTimeout = TimeSpan.FromSeconds(30) }))
         {
-            return false;
+            using var writing = new CancellationTokenSource();
+            Task writer = RunWriterAsync(client, ledger, writing.Token);
+            await ledger.WaitForAcknowledgedAsync(150, TimeSpan.FromSeconds(60));
+            await writing.CancelAsync();
+            await writer;
         }
 
-        var liveMembers = new Dictionary<ulong, int>();
-        foreach (int id in live)
+        int drained = MostLoaded(cluster, [1, 2, 3, 4]);
+        using (var meta = new MetaClient(cluster.MetaAddresses) { Timeout = TimeSpan.FromSeconds(20) })
         {
-            if (!placement.TryGetMemberId("storage-" + id.ToString(CultureInfo.InvariantCulture), out ulong member))
-            {
-                return false;
-            }
-
-            liveMembers[member] = id;
+            var request = new DrainNodeRequest { NodeId = "storage-" + drained.ToString(CultureInfo.InvariantCulture) };
+            Node node = await meta.ManagementAsync((c, h, d, t) => c.DrainNodeAsync(request, h, d, t));
+            Assert.Equal(NodeState.Draining, node.State);
         }
 
-        for (uint pg = 0; pg < PgCount; pg++)
+        int[] others = [.. cluster.Storage.Keys.Where(id => id != drained).Order()];
+        await MetaBackedCluster.WaitUntilAsync(() => cluster.Settled(others), TimeSpan.FromSeconds(90), $"storage-{drained} drained", cluster.Describe);
+        ulong drainedMember = cluster.Member(drained);
+        Assert.All(Enumerable.Range(0, PgCount), pg => Assert.False(cluster.Placement.GetAssignment((uint)pg).Contains(drainedMember)));
+        foreach ((int id, StorageProcess process) in cluster.Storage)
         {
-            PlacementGroupAssignment assignment = placement.GetAssignment(pg);
-            if (assignment.Voters.Length != 3 || assignment.Learners.Length != 0 || !assignment.Voters.All(liveMembers.ContainsKey))
+            ulong self = cluster.Member(id);
+            foreach ((uint pg, ulong[] voters, ulong[] _) in process.MembershipHistory)
             {
-                return false;
-            }
-
-            ulong[] expected = [.. assignment.Voters.Order()];
-            foreach (ulong member in assignment.Voters)
-            {
-                if (!storage[liveMembers[member]].Memberships.TryGetValue(pg, out (ulong[] Voters, ulong[] Learners) applied) ||
-                    !applied.Voters.SequenceEqual(expected) || applied.Learners.Length != 0)
-                {
-                    return false;
-                }
+                // A voter's own view; a new replica's empty view before it joined does not count.
+                Assert.True(!voters.Contains(self) || voters.Length >= 3, $"storage-{id} applied pg {pg} with voters [{string.Join(',', voters)}]");
             }
         }
 
-        return true;
-    }
-
-    /// <summary>Meta's assignment and each node's applied configuration per PG, for a failure message.</summary>
-    private static string Describe(MetaPlacementSource placement, Dictionary<int, StorageProcess> storage)
-    {
-        var text = new System.Text.StringBuilder($"map v{placement.Version}; members:");
-        foreach ((int id, StorageProcess process) in storage)
-        {
-            text.Append(CultureInfo.InvariantCulture, $" storage-{id}={Member(placement, id)}{(process.IsRunning ? "" : "(dead)")}");
-        }
-
-        for (uint pg = 0; pg < placement.PlacementGroupCount; pg++)
-        {
-            PlacementGroupAssignment a = placement.GetAssignment(pg);
-            text.Append(CultureInfo.InvariantCulture, $" | pg {pg} e{a.Epoch} meta [{string.Join(',', a.Voters)}]/[{string.Join(',', a.Learners)}]");
-            foreach ((int id, StorageProcess process) in storage)
-            {
-                if (process.Memberships.TryGetValue(pg, out (ulong[] Voters, ulong[] Learners) applied))
-                {
-                    text.Append(CultureInfo.InvariantCulture, $" s{id}:[{string.Join(',', applied.Voters)}]/[{string.Join(',', applied.Learners)}]");
-                }
-            }
-        }
-
-        return text.ToString();
+        await VerifyEveryReplicaAsync(cluster, others, ledger);
+        Console.WriteLine($"drain: storage-{drained} emptied; {ledger.Acknowledged} writes verified on the 3 other nodes");
     }
 
     /// <summary>The node that is a member of the most PGs (its loss moves the most data).</summary>
-    private static int MostLoaded(MetaPlacementSource placement, int[] ids) =>
-        ids.MaxBy(id => placement.TryGetMemberId("storage-" + id, out ulong member)
-            ? Enumerable.Range(0, PgCount).Count(pg => placement.GetAssignment((uint)pg).Contains(member))
-            : 0);
+    private static int MostLoaded(MetaBackedCluster cluster, int[] ids) =>
+        ids.MaxBy(id => Enumerable.Range(0, PgCount).Count(pg => cluster.Placement.GetAssignment((uint)pg).Contains(cluster.Member(id))));
 
     /// <summary>
     /// Four workers write 1–4 blocks at random places of a small address space. A write locks its blocks, so two
@@ -231,7 +156,7 @@ public sealed class DataLossTests
                     status = new IoStatus { Code = IoStatusCode.Busy, Message = exception.Message };
                 }
 
-                ledger.Complete(chunk, firstBlock, count, sequence, status.Code == IoStatusCode.Ok);
+                ledger.Complete(chunk, firstBlock, count, sequence, status.Code == IoStatusCode.Ok, status.Code.ToString());
             }
         }))).ConfigureAwait(false);
     }
@@ -240,9 +165,10 @@ public sealed class DataLossTests
     /// Reads every written block from each replica's own store (replica_read) until it shows the acknowledged
     /// sequence (or a later unacknowledged one), bounded; then checks the replicas of each chunk are byte-identical.
     /// </summary>
-    private static async Task VerifyEveryReplicaAsync(MetaPlacementSource placement, Dictionary<int, StorageProcess> storage, int[] survivors, WriteLedger ledger)
+    private static async Task VerifyEveryReplicaAsync(MetaBackedCluster cluster, int[] survivors, WriteLedger ledger)
     {
-        var addresses = survivors.ToDictionary(id => id, id => placement.TryGetNodeAddress(Member(placement, id), out string? a) ? a : throw new InvalidOperationException("address"));
+        MetaPlacementSource placement = cluster.Placement;
+        var addresses = survivors.ToDictionary(id => id, id => placement.TryGetNodeAddress(cluster.Member(id), out string? a) ? a : throw new InvalidOperationException("address"));
         var channels = addresses.ToDictionary(pair => pair.Key, pair => GrpcChannel.ForAddress("http://" + pair.Value));
         try
         {
@@ -254,7 +180,7 @@ public sealed class DataLossTests
                 Assert.Equal(3, assignment.Voters.Length);
                 byte[]? reference = null;
                 int referenceNode = 0;
-                foreach (int id in survivors.Where(id => assignment.Voters.Contains(Member(placement, id))))
+                foreach (int id in survivors.Where(id => assignment.Voters.Contains(cluster.Member(id))))
                 {
                     byte[] copy = await ReadVerifiedChunkAsync(new Proto.V1.Storage.StorageClient(channels[id]), id, chunk, pg, ledger);
                     if (reference is null)
@@ -318,26 +244,6 @@ public sealed class DataLossTests
         return [];
     }
 
-    private static ulong Member(MetaPlacementSource placement, int id) =>
-        placement.TryGetMemberId("storage-" + id.ToString(CultureInfo.InvariantCulture), out ulong member) ? member : 0;
-
-    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan bound, string what, Func<string>? describe = null)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(clock.Elapsed < bound, $"not reached within {bound.TotalSeconds} s: {what}. {describe?.Invoke()}");
-            await Task.Delay(50);
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     /// <summary>
     /// What the writer knows about every block: the newest acknowledged sequence, and later sequences whose write
     /// failed (they may or may not have been applied). Blocks being written are locked.
@@ -348,6 +254,7 @@ public sealed class DataLossTests
         private readonly ulong[,] acknowledged = new ulong[Chunks, BlocksPerChunk];
         private readonly HashSet<ulong>[,] uncertain = new HashSet<ulong>[Chunks, BlocksPerChunk];
         private readonly bool[,] locked = new bool[Chunks, BlocksPerChunk];
+        private readonly Dictionary<string, int> failures = [];
         private ulong nextSequence = 1;
 
         public int Acknowledged { get; private set; }
@@ -377,10 +284,27 @@ public sealed class DataLossTests
             }
         }
 
-        public void Complete(ulong chunk, int firstBlock, int count, ulong sequence, bool ok)
+        /// <summary>How many writes failed, by status code.</summary>
+        public string FailureSummary
+        {
+            get
+            {
+                lock (gate)
+                {
+                    return failures.Count == 0 ? "none" : string.Join(", ", failures.Select(pair => $"{pair.Key} x{pair.Value}"));
+                }
+            }
+        }
+
+        public void Complete(ulong chunk, int firstBlock, int count, ulong sequence, bool ok, string status)
         {
             lock (gate)
             {
+                if (!ok)
+                {
+                    failures[status] = failures.GetValueOrDefault(status) + 1;
+                }
+
                 for (int b = firstBlock; b < firstBlock + count; b++)
                 {
                     locked[chunk, b] = false;

@@ -23,6 +23,9 @@ internal sealed partial class StorageProcess : IDisposable
     /// <summary>Latest applied Raft configuration of each PG replica on this node, from its log lines.</summary>
     public ConcurrentDictionary<uint, (ulong[] Voters, ulong[] Learners)> Memberships { get; } = new();
 
+    /// <summary>Every applied Raft configuration this node logged, in order.</summary>
+    public ConcurrentQueue<(uint Pg, ulong[] Voters, ulong[] Learners)> MembershipHistory { get; } = new();
+
     /// <summary>True while the process runs.</summary>
     public bool IsRunning => !process.HasExited;
 
@@ -79,6 +82,7 @@ internal sealed partial class StorageProcess : IDisposable
             {
                 uint pg = uint.Parse(membership.Groups[1].Value, CultureInfo.InvariantCulture);
                 started.Memberships[pg] = (Ids(membership.Groups[2].Value), Ids(membership.Groups[3].Value));
+                started.MembershipHistory.Enqueue((pg, started.Memberships[pg].Voters, started.Memberships[pg].Learners));
             }
         };
         process.ErrorDataReceived += (_, e) =>
