@@ -44,6 +44,7 @@ internal sealed class StorageArguments
     public static StorageArguments? Parse(ReadOnlySpan<string> args, out string? error)
     {
         var parsed = new StorageArguments();
+        bool pgsGiven = false;
         error = null;
         for (int i = 0; i < args.Length; i += 2)
         {
@@ -88,6 +89,7 @@ internal sealed class StorageArguments
                     break;
                 case "--pgs" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int pgs) && pgs is > 0 and <= 65536:
                     parsed.Pgs = pgs;
+                    pgsGiven = true;
                     break;
                 case "--replicas" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int replicas) && replicas is > 0 and <= 7:
                     parsed.Replicas = replicas;
@@ -109,9 +111,9 @@ internal sealed class StorageArguments
 
         if (parsed.Meta is not null)
         {
-            if (parsed.Peers.Count > 0 || parsed.Replicas != 0)
+            if (parsed.Peers.Count > 0 || parsed.Replicas != 0 || pgsGiven)
             {
-                error = "--meta takes placement from meta: --peers and --replicas are for static placement only";
+                error = "--meta takes placement from meta: --peers, --pgs and --replicas are for static placement only";
                 return null;
             }
 
