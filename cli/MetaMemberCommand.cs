@@ -17,7 +17,7 @@ internal static class MetaMemberCommand
     public const string Usage = """
         sds meta --id N --peers ID=HOST:PORT[,ID=HOST:PORT...] --data DIR [--api HOST:PORT]
                  [--snapshot-threshold ENTRIES] [--compaction-lag ENTRIES] [--tick-ms MS]
-                 [--replicas N] [--pg-count N]
+                 [--replicas N] [--pg-count N] [--node-down-ms MS] [--node-out-ms MS]
           --id N                  this member's Raft id (one of --peers)
           --peers LIST            every member's id and peer address; Raft and the API listen there
           --data DIR              Raft log and snapshots (created if missing)
@@ -27,6 +27,9 @@ internal static class MetaMemberCommand
           --tick-ms MS            Raft tick period (default 100; election timeout is 10 ticks)
           --replicas N            default replicas of volumes and PGs (default 3)
           --pg-count N            placement groups created at cluster start (default 64)
+          --node-down-ms MS       a storage node silent this long is marked down (default 10000)
+          --node-out-ms MS        down this long, it is marked out and its PG copies are rebuilt
+                                  elsewhere: the grace period (default 600000)
         """;
 
     /// <summary>Runs the member; returns the exit code (0 clean stop, 1 runtime failure, 2 usage).</summary>
@@ -125,9 +128,16 @@ internal static class MetaMemberCommand
         ulong tickMs = Number(line, "--tick-ms", 100, ref error);
         ulong replicas = Number(line, "--replicas", 3, ref error);
         ulong pgCount = Number(line, "--pg-count", 64, ref error);
+        ulong downMs = Number(line, "--node-down-ms", 10_000, ref error);
+        ulong outMs = Number(line, "--node-out-ms", 600_000, ref error);
         if (error is null && (snapshotThreshold == 0 || tickMs is 0 or > 10_000 || replicas is 0 or > 5 || pgCount is 0 or > 65_536))
         {
             error = "--snapshot-threshold must be positive, --tick-ms 1..10000, --replicas 1..5, --pg-count 1..65536";
+        }
+
+        if (error is null && (downMs is 0 or > 86_400_000 || outMs <= downMs || outMs > 86_400_000))
+        {
+            error = "--node-down-ms must be 1..86400000 and --node-out-ms larger than it (at most 86400000)";
         }
 
         if (error is not null)
@@ -150,6 +160,8 @@ internal static class MetaMemberCommand
                 TickInterval = TimeSpan.FromMilliseconds(tickMs),
                 DefaultReplicas = (uint)replicas,
                 PgCount = (uint)pgCount,
+                NodeDownTimeout = TimeSpan.FromMilliseconds(downMs),
+                NodeOutTimeout = TimeSpan.FromMilliseconds(outMs),
             },
         };
     }

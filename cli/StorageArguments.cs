@@ -12,8 +12,10 @@ internal sealed class StorageArguments
           --listen HOST:PORT     gRPC endpoint for Storage and RaftTransport (loopback by default)
           --data DIR             data directory: DIR/chunks (chunk store), DIR/raft (Raft logs of all PGs)
           --store KIND           chunk store: file (default) or rocksdb
-          --meta ADDRS           meta cluster (accepted; placement comes from --peers until meta exists)
-          --peers LIST           every storage node id=host:port, this one included; static placement:
+          --meta ADDRS           meta members host:port,host:port,...: the node registers as storage-N, its
+                                 Raft member id, PG placement and membership come from meta (no --peers,
+                                 --pgs or --replicas then; --listen needs a real port)
+          --peers LIST           without --meta: every storage node id=host:port, this one included; static placement:
                                  PG members by rendezvous hashing over these nodes (default: only this node)
           --pgs N                placement groups (default 64); must be equal on every node
           --replicas R           copies of every chunk (default 3, or 1 without --peers)
@@ -42,6 +44,7 @@ internal sealed class StorageArguments
     public static StorageArguments? Parse(ReadOnlySpan<string> args, out string? error)
     {
         var parsed = new StorageArguments();
+        bool pgsGiven = false;
         error = null;
         for (int i = 0; i < args.Length; i += 2)
         {
@@ -86,6 +89,7 @@ internal sealed class StorageArguments
                     break;
                 case "--pgs" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int pgs) && pgs is > 0 and <= 65536:
                     parsed.Pgs = pgs;
+                    pgsGiven = true;
                     break;
                 case "--replicas" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int replicas) && replicas is > 0 and <= 7:
                     parsed.Replicas = replicas;
@@ -103,6 +107,23 @@ internal sealed class StorageArguments
         {
             error = "--id, --listen and --data are required";
             return null;
+        }
+
+        if (parsed.Meta is not null)
+        {
+            if (parsed.Peers.Count > 0 || parsed.Replicas != 0 || pgsGiven)
+            {
+                error = "--meta takes placement from meta: --peers, --pgs and --replicas are for static placement only";
+                return null;
+            }
+
+            if (parsed.Listen.EndsWith(":0", StringComparison.Ordinal) || !parsed.Listen.Contains(':', StringComparison.Ordinal))
+            {
+                error = "--listen needs a fixed HOST:PORT with --meta (the address is registered with meta)";
+                return null;
+            }
+
+            return parsed;
         }
 
         if (parsed.Peers.Count == 0)

@@ -14,7 +14,7 @@ namespace Sds.Meta.Api;
 /// </summary>
 internal sealed class ClusterService : Cluster.ClusterBase
 {
-    /// <summary>How often nodes should heartbeat.</summary>
+    /// <summary>How often nodes should heartbeat at most (a short node-down timeout asks for more often).</summary>
     public const uint HeartbeatIntervalMs = 1_000;
 
     private readonly MetaApiEdge edge;
@@ -48,7 +48,8 @@ internal sealed class ClusterService : Cluster.ClusterBase
         {
             Node = MetaApiEdge.Found(node, $"node '{outcome.Resource}' was removed meanwhile"),
             ClusterMapVersion = version,
-            HeartbeatIntervalMs = HeartbeatIntervalMs,
+            // Four beats per down timeout: one lost or late beat must not mark a live node down.
+            HeartbeatIntervalMs = Math.Clamp(leaseDurationMs / 4, 50u, HeartbeatIntervalMs),
             LeaseDurationMs = leaseDurationMs,
         };
     }

@@ -796,8 +796,18 @@ internal sealed class MetaStateMachine
     /// <summary>
     /// Recomputes every PG's members by rendezvous hashing over placement candidates: storage nodes that are
     /// UP, or DOWN but not yet OUT (a short outage moves nothing; the PG's own Raft rides it out). A PG whose
-    /// member set changes gets a new epoch; the PG leader carries the change out (DESIGN.md §5).
+    /// member set changes gets a new epoch; the PG leader carries the change out one single-server step at a
+    /// time, adding the new member before removing the old (DESIGN.md §5), so a replacement never lowers the copy count.
     /// </summary>
+    /// <remarks>
+    /// Two rules keep data safe when there are too few candidates:
+    /// - A PG is first placed only once <see cref="DefaultReplicas"/> candidates exist. Its first voters are
+    ///   recorded as <c>bootstrap_member_node_ids</c>, and only those replicas bootstrap the Raft group, so a
+    ///   storage node that sees a later epoch first can never start a second group with another configuration.
+    /// - Current members stay while no replacement exists (an OUT, DOWN or DRAINING member keeps its slot), so
+    ///   meta never asks a PG to shrink below the replica count; the member set changes only when a candidate
+    ///   can take the slot.
+    /// </remarks>
     private void Rebalance()
     {
         var candidates = new List<string>();
@@ -809,17 +819,36 @@ internal sealed class MetaStateMachine
             }
         }
 
+        int replicas = (int)DefaultReplicas;
         foreach (PlacementGroup pg in placementGroups.Values)
         {
-            List<string> chosen = RendezvousPlacement.Choose(pg.Id, candidates, (int)DefaultReplicas);
-            if (chosen.SequenceEqual(pg.MemberNodeIds))
+            if (pg.MemberNodeIds.Count == 0 && candidates.Count < replicas)
             {
-                continue;
+                continue; // the first placement waits for a full set of voters
+            }
+
+            List<string> chosen = RendezvousPlacement.Choose(pg.Id, candidates, replicas);
+            foreach (string member in pg.MemberNodeIds)
+            {
+                if (chosen.Count < replicas && !chosen.Contains(member) && nodes.ContainsKey(member))
+                {
+                    chosen.Add(member); // no candidate for this slot: the member keeps it
+                }
+            }
+
+            if (chosen.Count == pg.MemberNodeIds.Count && chosen.All(pg.MemberNodeIds.Contains))
+            {
+                continue; // same set (order is only the rendezvous rank): nothing for the PG to do
             }
 
             pg.MemberNodeIds.Clear();
             pg.MemberNodeIds.Add(chosen);
             pg.LearnerNodeIds.Clear();
+            if (pg.BootstrapMemberNodeIds.Count == 0)
+            {
+                pg.BootstrapMemberNodeIds.Add(chosen);
+            }
+
             if (pg.LeaderNodeId.Length > 0 && !chosen.Contains(pg.LeaderNodeId))
             {
                 pg.LeaderNodeId = string.Empty;

@@ -142,6 +142,13 @@ public sealed class StorageClient : IAsyncDisposable
             cancellationToken.ThrowIfCancellationRequested();
             PlacementGroupAssignment assignment = placement.GetAssignment(pg);
             target.PgEpoch = assignment.Epoch;
+            if (assignment.Voters.Length == 0)
+            {
+                // Not placed yet (meta places a PG once enough storage nodes registered): wait for the map.
+                await Task.Delay(options.RetryBackoff, time, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
             ulong member = leaders.TryGetValue(pg, out ulong cached) && assignment.Contains(cached)
                 ? cached
                 : assignment.Voters[(int)((uint)Interlocked.Increment(ref rotation) % (uint)assignment.Voters.Length)];

@@ -27,7 +27,8 @@ public sealed class StaticPlacementSource : IPlacementSource
         assignments = new PlacementGroupAssignment[placementGroupCount];
         for (uint pg = 0; pg < placementGroupCount; pg++)
         {
-            assignments[pg] = new PlacementGroupAssignment(pg, 1, PlacementMath.RendezvousMembers(pg, nodes, replicas), []);
+            ulong[] voters = PlacementMath.RendezvousMembers(pg, nodes, replicas);
+            assignments[pg] = new PlacementGroupAssignment(pg, 1, voters, []) { Bootstrap = voters };
         }
     }
 
@@ -62,7 +63,7 @@ public sealed class StaticPlacementSource : IPlacementSource
         lock (gate)
         {
             PlacementGroupAssignment old = assignments[pgId];
-            assignments[pgId] = new PlacementGroupAssignment(pgId, old.Epoch + 1, voters, learners);
+            assignments[pgId] = new PlacementGroupAssignment(pgId, old.Epoch + 1, voters, learners) { Bootstrap = old.Bootstrap };
         }
 
         Changed?.Invoke();

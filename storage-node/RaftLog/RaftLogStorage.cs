@@ -53,7 +53,22 @@ internal sealed class RaftLogStorage : IRaftLogStorage
         {
             storage.confState = bootstrap;
             engine.StageState(RaftLogKeys.Bootstrap, groupId, EncodeConf(bootstrap, buffer));
-            storage.entries.Add(default);
+            if (bootstrap.Voters.Count == 0)
+            {
+                storage.entries.Add(default); // a joining member: everything comes from the leader
+                return storage;
+            }
+
+            // Bootstrap as a committed snapshot point (index 1, term 1) carrying the configuration, the one-step
+            // equivalent of etcd appending committed ConfChange entries at term 1. Every bootstrap replica starts
+            // identical, and index 1 is never in any log: a member added later must start from a snapshot, which
+            // carries the configuration. Fed the log from index 1 instead, it would apply only the later changes
+            // and believe itself the sole voter (a second group).
+            var point = new SnapshotMetadata(1, 1, bootstrap);
+            storage.snapshot = new Snapshot(point, ReadOnlyMemory<byte>.Empty);
+            storage.entries.Add(new Entry(point.Term, point.Index, EntryType.Normal, ReadOnlyMemory<byte>.Empty));
+            storage.StageSnapshotPoint(point);
+            storage.Save(new HardState(point.Term, 0, point.Index), [], null);
             return storage;
         }
 

@@ -51,9 +51,6 @@ internal sealed class PgReplica
     /// <summary>Chunk data for a snapshot is being fetched; the snapshot message is held until it is stored.</summary>
     public bool FetchingSnapshot { get; set; }
 
-    /// <summary>This replica applied its own removal and must be destroyed after the cycle.</summary>
-    public bool RemovedSelf { get; private set; }
-
     /// <summary>Appended entries since the last compaction, for metrics.</summary>
     public bool HasWaiters => proposals.Count > 0 || readsToConfirm.Count > 0 || readsByContext.Count > 0 || readsAwaitingApply.Count > 0;
 
@@ -116,19 +113,14 @@ internal sealed class PgReplica
     }
 
     /// <summary>Applies committed entries to the chunk store in order, answers their proposers, then serves confirmed reads.</summary>
-    public void Apply(IReadOnlyList<Entry> committed, IReadOnlyList<ReadState> readStates, ulong self)
+    public void Apply(IReadOnlyList<Entry> committed, IReadOnlyList<ReadState> readStates)
     {
         foreach (Entry entry in committed)
         {
             PgResult result = PgResult.Ok;
-            if (entry.Type == EntryType.ConfChange)
-            {
-                if (ConfChange.TryDecode(entry.Data.Span, out ConfChange change) && change.Type == ConfChangeType.RemoveNode && change.NodeId == self)
-                {
-                    RemovedSelf = true;
-                }
-            }
-            else if (!entry.Data.IsEmpty)
+            // Membership entries are Raft's own (applied by the core); the host destroys a replica once placement
+            // and the configuration both no longer name it (StorageNodeHost.Reconcile).
+            if (entry.Type != EntryType.ConfChange && !entry.Data.IsEmpty)
             {
                 result = Execute(entry.Data.Span);
             }

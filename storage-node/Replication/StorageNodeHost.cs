@@ -73,6 +73,12 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
         thread.Start();
     }
 
+    /// <summary>
+    /// Raised on the loop thread when a replica's applied Raft configuration changed (rare: membership steps);
+    /// handlers must be quick. <c>sds storage</c> logs it, so rebuilds can be followed.
+    /// </summary>
+    public event Action<PgView>? MembershipChanged;
+
     /// <summary>The published state of a PG replica on this node, or null when it hosts none.</summary>
     public PgView? View(uint pgId) => views.TryGetValue(pgId, out PgView? view) ? view : null;
 
@@ -324,23 +330,10 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
             engine.Commit(sync: false);
         }
 
-        List<PgReplica>? removed = null;
         foreach (PgReplica replica in ordered)
         {
             replica.FailWaitersIfNotLeader();
             Publish(replica);
-            if (replica.RemovedSelf)
-            {
-                (removed ??= []).Add(replica);
-            }
-        }
-
-        if (removed is not null)
-        {
-            foreach (PgReplica replica in removed)
-            {
-                DestroyReplica(replica);
-            }
         }
     }
 
@@ -373,7 +366,7 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
 
     /// <inheritdoc/>
     public void Apply(int groupIndex, IReadOnlyList<Entry> committedEntries, IReadOnlyList<ReadState> readStates)
-        => ordered[groupIndex].Apply(committedEntries, readStates, options.NodeId);
+        => ordered[groupIndex].Apply(committedEntries, readStates);
 
     private string MemberName(ulong member)
     {
@@ -402,6 +395,7 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
         {
             view.Voters = [.. conf.Voters];
             view.Learners = [.. conf.Learners];
+            MembershipChanged?.Invoke(view);
         }
     }
 
@@ -445,6 +439,16 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
             }
 
             replica.Epoch = assignment.Epoch;
+            ConfState conf = replica.Node.ConfState;
+            if (!assignment.Contains(options.NodeId) && !conf.IsVoter(options.NodeId) && !conf.Learners.Contains(options.NodeId))
+            {
+                // Placement no longer names this node and the group no longer counts it: the replica is gone
+                // for good. Not on applying a RemoveNode of itself alone: a replica re-added later replays the
+                // log, and an old removal in it must not destroy the new member.
+                DestroyReplica(replica);
+                continue;
+            }
+
             if (replica.Node.Role == RaftRole.Leader)
             {
                 StepMembership(replica, assignment);
@@ -498,10 +502,12 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
     private void CreateReplica(PlacementGroupAssignment assignment)
     {
         ulong groupId = assignment.PgId + 1UL;
-        // Initial placement (epoch 1) bootstraps the voters; a node added later starts empty and learns its
-        // configuration from the leader (log or snapshot), as a learner first.
-        ConfState bootstrap = assignment.Epoch == 1 && Array.IndexOf(assignment.Voters, options.NodeId) >= 0
-            ? new ConfState([.. assignment.Voters], [])
+        // The first placement's voters bootstrap the group (whatever epoch this node sees first: meta records
+        // them once, so no two replicas can bootstrap different configurations); a node added later starts
+        // empty and learns its configuration from the leader (log or snapshot), as a learner first.
+        // RaftLogStorage.Open uses the bootstrap only for a group it has never seen.
+        ConfState bootstrap = Array.IndexOf(assignment.Bootstrap, options.NodeId) >= 0
+            ? new ConfState([.. assignment.Bootstrap], [])
             : ConfState.Empty;
         RaftLogStorage log = RaftLogStorage.Open(engine, groupId, bootstrap);
         ulong applied = Math.Min(log.DurableApplied, log.HardState.Commit);

@@ -6,7 +6,7 @@ namespace Sds.Meta.Tests.Api;
 /// <summary>
 /// The cluster-internal API through real gRPC: a storage node registers and is placed in every PG (replicas 1),
 /// heartbeats replicate usage and PG leadership into the map, an unknown node is told to register again, and
-/// draining moves it out of placement with new PG epochs.
+/// draining the only node keeps its copies (there is no replacement).
 /// </summary>
 public sealed class ClusterServiceTests : IClassFixture<SingleMemberFixture>
 {
@@ -39,9 +39,11 @@ public sealed class ClusterServiceTests : IClassFixture<SingleMemberFixture>
 
         Node drained = await fixture.Client.ManagementAsync((c, h, d, t) => c.DrainNodeAsync(new DrainNodeRequest { NodeId = "storage-a" }, h, d, t));
         Assert.Equal(NodeState.Draining, drained.State);
+        // The only storage node keeps its copies while draining: there is nowhere to move them (issue #6, never
+        // below the replica count), so nothing changes and no epoch moves.
         ClusterMap after = await fixture.MapAsync();
-        Assert.All(after.PlacementGroups, pg => Assert.Empty(pg.MemberNodeIds));
-        Assert.All(after.PlacementGroups, pg => Assert.Equal(map.PlacementGroups.Single(p => p.Id == pg.Id).Epoch + 1, pg.Epoch));
+        Assert.All(after.PlacementGroups, pg => Assert.Equal(["storage-a"], pg.MemberNodeIds));
+        Assert.All(after.PlacementGroups, pg => Assert.Equal(map.PlacementGroups.Single(p => p.Id == pg.Id).Epoch, pg.Epoch));
         Node undrained = await fixture.Client.ManagementAsync((c, h, d, t) => c.UndrainNodeAsync(new UndrainNodeRequest { NodeId = "storage-a" }, h, d, t));
         Assert.Equal(NodeState.Up, undrained.State);
         RpcException notDraining = await Assert.ThrowsAsync<RpcException>(() =>

@@ -113,7 +113,7 @@ public sealed class MetaStateMachineTests
     {
         var state = new MetaStateMachine(defaultReplicas: 3);
         Assert.True(state.Apply(new MetaCommand { InitCluster = new InitClusterCommand { ClusterId = "c", PgCount = 32 } }, out _).IsOk);
-        for (int i = 1; i <= 4; i++)
+        for (int i = 1; i <= 5; i++)
         {
             Assert.True(state.Apply(Register($"storage-{i}"), out _).IsOk);
         }
@@ -134,7 +134,57 @@ public sealed class MetaStateMachineTests
         Assert.True(state.Apply(new MetaCommand { SetNodeState = new SetNodeStateCommand { NodeId = "storage-3", State = NodeState.Out } }, out ClusterMapDelta? outDelta).IsOk);
         Assert.NotEmpty(outDelta!.UpsertedPlacementGroups);
         Assert.All(state.PlacementGroups, pg => Assert.DoesNotContain("storage-3", pg.MemberNodeIds));
+        Assert.All(state.PlacementGroups, pg => Assert.Equal(3, pg.MemberNodeIds.Count));
     }
+
+    /// <summary>
+    /// Issue #6: replacements never drop a PG below the replica count. With 4 storage nodes and 3 replicas, the
+    /// first OUT node is replaced by the fourth; the second OUT node has no replacement, so it keeps its slots
+    /// (nothing changes, no epoch moves); a node that joins then takes them.
+    /// </summary>
+    [Fact]
+    public void OutNodeIsReplacedOnlyWhenACandidateExists()
+    {
+        var state = new MetaStateMachine(defaultReplicas: 3);
+        Assert.True(state.Apply(new MetaCommand { InitCluster = new InitClusterCommand { ClusterId = "c", PgCount = 32 } }, out _).IsOk);
+        for (int i = 1; i <= 4; i++)
+        {
+            Assert.True(state.Apply(Register($"storage-{i}"), out _).IsOk);
+        }
+
+        Assert.True(state.Apply(SetState("storage-1", NodeState.Out), out _).IsOk);
+        Assert.All(state.PlacementGroups, pg => Assert.Equal(["storage-2", "storage-3", "storage-4"], pg.MemberNodeIds.Order()));
+        Dictionary<uint, ulong> epochs = state.PlacementGroups.ToDictionary(pg => pg.Id, pg => pg.Epoch);
+        Assert.True(state.Apply(SetState("storage-2", NodeState.Out), out ClusterMapDelta? secondOut).IsOk);
+        Assert.Empty(secondOut!.UpsertedPlacementGroups);
+        Assert.All(state.PlacementGroups, pg => Assert.Equal(epochs[pg.Id], pg.Epoch));
+        Assert.True(state.Apply(Register("storage-5"), out _).IsOk);
+        Assert.All(state.PlacementGroups, pg => Assert.Equal(["storage-3", "storage-4", "storage-5"], pg.MemberNodeIds.Order()));
+    }
+
+    /// <summary>
+    /// A PG is first placed only when a full set of candidates exists, and its first voters are recorded once as
+    /// the bootstrap set: later epochs change the members, never the bootstrap set.
+    /// </summary>
+    [Fact]
+    public void FirstPlacementWaitsForAFullSetAndRecordsTheBootstrapVoters()
+    {
+        var state = new MetaStateMachine(defaultReplicas: 3);
+        Assert.True(state.Apply(new MetaCommand { InitCluster = new InitClusterCommand { ClusterId = "c", PgCount = 16 } }, out _).IsOk);
+        Assert.True(state.Apply(Register("storage-1"), out _).IsOk);
+        Assert.True(state.Apply(Register("storage-2"), out _).IsOk);
+        Assert.All(state.PlacementGroups, pg => Assert.Empty(pg.MemberNodeIds));
+        Assert.All(state.PlacementGroups, pg => Assert.Equal(0UL, pg.Epoch));
+        Assert.True(state.Apply(Register("storage-3"), out _).IsOk);
+        Assert.All(state.PlacementGroups, pg => Assert.Equal(1UL, pg.Epoch));
+        Assert.All(state.PlacementGroups, pg => Assert.Equal(pg.MemberNodeIds, pg.BootstrapMemberNodeIds));
+        Assert.True(state.Apply(Register("storage-4"), out _).IsOk);
+        Assert.Contains(state.PlacementGroups, pg => pg.Epoch == 2);
+        Assert.All(state.PlacementGroups, pg => Assert.Equal(["storage-1", "storage-2", "storage-3"], pg.BootstrapMemberNodeIds.Order()));
+    }
+
+    private static MetaCommand SetState(string nodeId, NodeState nodeState) =>
+        new() { SetNodeState = new SetNodeStateCommand { NodeId = nodeId, State = nodeState } };
 
     [Fact]
     public void PersistentReservationRegisterReserveConflictRelease()

@@ -21,14 +21,22 @@ public sealed class RaftLogStorageTests
         {
             var one = RaftLogStorage.Open(engine!, 1, new ConfState([1, 2, 3], []));
             var two = RaftLogStorage.Open(engine!, 2, new ConfState([1, 2, 3], []));
-            one.Save(new HardState(2, 1, 2), [E(1, 1), E(2, 2)], null);
-            two.Save(new HardState(1, 3, 1), [E(1, 1)], null);
+            // A bootstrapped group starts at a committed snapshot point (1, 1) carrying its configuration, so its
+            // log begins at index 2 and a joining member (empty configuration) must start from a snapshot.
+            Assert.Equal(2UL, one.FirstIndex);
+            Assert.Equal(new HardState(1, 0, 1), one.HardState);
+            Assert.Equal(StorageStatus.Ok, one.Snapshot(out Snapshot? point));
+            Assert.Equal((1UL, 1UL), (point!.Metadata.Index, point.Metadata.Term));
+            Assert.Equal(new ulong[] { 1, 2, 3 }, point.Metadata.ConfState.Voters);
+            Assert.Equal(1UL, RaftLogStorage.Open(engine!, 3, ConfState.Empty).FirstIndex);
+            one.Save(new HardState(2, 1, 3), [E(1, 2), E(2, 3)], null);
+            two.Save(new HardState(1, 3, 2), [E(1, 2)], null);
             Assert.Equal(Sds.Storage.Chunks.ChunkStatus.Ok, engine!.Commit(sync: true));
             Assert.Equal(1, engine.SyncedCommits);
 
             // Raft §5.3: a conflicting suffix from a new leader replaces ours.
-            one.Save(null, [E(3, 2), E(3, 3)], null);
-            one.StageApplied(1);
+            one.Save(null, [E(3, 3), E(3, 4)], null);
+            one.StageApplied(2);
             Assert.Equal(Sds.Storage.Chunks.ChunkStatus.Ok, engine.Commit(sync: true));
         }
 
@@ -38,17 +46,17 @@ public sealed class RaftLogStorageTests
             var one = RaftLogStorage.Open(engine!, 1, ConfState.Empty);
             var two = RaftLogStorage.Open(engine!, 2, ConfState.Empty);
             Assert.True(one.Exists);
-            Assert.Equal(new HardState(2, 1, 2), one.HardState);
+            Assert.Equal(new HardState(2, 1, 3), one.HardState);
             Assert.Equal(new ulong[] { 1, 2, 3 }, one.ConfState.Voters);
-            Assert.Equal(3UL, one.LastIndex);
-            Assert.Equal(StorageStatus.Ok, one.Term(2, out ulong term));
+            Assert.Equal(4UL, one.LastIndex);
+            Assert.Equal(StorageStatus.Ok, one.Term(3, out ulong term));
             Assert.Equal(3UL, term);
-            Assert.Equal(1UL, one.DurableApplied);
-            Assert.Equal(1UL, two.LastIndex);
-            Assert.Equal(new HardState(1, 3, 1), two.HardState);
+            Assert.Equal(2UL, one.DurableApplied);
+            Assert.Equal(2UL, two.LastIndex);
+            Assert.Equal(new HardState(1, 3, 2), two.HardState);
             var groups = new List<ulong>();
             engine!.ListGroups(groups);
-            Assert.Equal(new ulong[] { 1, 2 }, groups);
+            Assert.Equal(new ulong[] { 1, 2, 3 }, groups);
         }
     }
 
@@ -60,10 +68,10 @@ public sealed class RaftLogStorageTests
         using (engine)
         {
             var log = RaftLogStorage.Open(engine!, 5, new ConfState([1], []));
-            log.Save(new HardState(1, 1, 4), [E(1, 1), E(1, 2), E(1, 3), E(1, 4)], null);
-            Assert.Equal(StorageStatus.Ok, log.CreateSnapshot(3, new ConfState([1], [2]), ReadOnlyMemory<byte>.Empty, out _));
-            Assert.Equal(StorageStatus.Ok, log.Compact(3));
-            Assert.Equal(4UL, log.FirstIndex);
+            log.Save(new HardState(1, 1, 5), [E(1, 2), E(1, 3), E(1, 4), E(1, 5)], null);
+            Assert.Equal(StorageStatus.Ok, log.CreateSnapshot(4, new ConfState([1], [2]), ReadOnlyMemory<byte>.Empty, out _));
+            Assert.Equal(StorageStatus.Ok, log.Compact(4));
+            Assert.Equal(5UL, log.FirstIndex);
             Assert.Equal(Sds.Storage.Chunks.ChunkStatus.Ok, engine!.Commit(sync: true));
         }
 
@@ -71,11 +79,11 @@ public sealed class RaftLogStorageTests
         using (engine)
         {
             var log = RaftLogStorage.Open(engine!, 5, ConfState.Empty);
-            Assert.Equal(4UL, log.FirstIndex);
-            Assert.Equal(4UL, log.LastIndex);
-            Assert.Equal(StorageStatus.Compacted, log.Entries(2, 4, ulong.MaxValue, []));
+            Assert.Equal(5UL, log.FirstIndex);
+            Assert.Equal(5UL, log.LastIndex);
+            Assert.Equal(StorageStatus.Compacted, log.Entries(3, 5, ulong.MaxValue, []));
             Assert.Equal(StorageStatus.Ok, log.Snapshot(out Snapshot? snapshot));
-            Assert.Equal(3UL, snapshot!.Metadata.Index);
+            Assert.Equal(4UL, snapshot!.Metadata.Index);
             Assert.Equal(new ulong[] { 2 }, snapshot.Metadata.ConfState.Learners);
         }
     }

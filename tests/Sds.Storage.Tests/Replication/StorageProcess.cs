@@ -1,9 +1,16 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
 
 namespace Sds.Storage.Tests.Replication;
 
-/// <summary>One real <c>sds storage</c> process (the cli's build output), killed with SIGKILL by its own handle.</summary>
-internal sealed class StorageProcess : IDisposable
+/// <summary>
+/// One real <c>sds</c> process (the cli's build output): <c>sds storage</c> by default, or <c>sds meta</c>;
+/// killed with SIGKILL by its own handle. A storage node run with <c>--meta</c> logs every applied PG
+/// configuration; the latest one per PG is kept in <see cref="Memberships"/>.
+/// </summary>
+internal sealed partial class StorageProcess : IDisposable
 {
     private readonly Process process;
     private readonly TaskCompletionSource serving = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -12,6 +19,15 @@ internal sealed class StorageProcess : IDisposable
     {
         this.process = process;
     }
+
+    /// <summary>Latest applied Raft configuration of each PG replica on this node, from its log lines.</summary>
+    public ConcurrentDictionary<uint, (ulong[] Voters, ulong[] Learners)> Memberships { get; } = new();
+
+    /// <summary>Every applied Raft configuration this node logged, in order.</summary>
+    public ConcurrentQueue<(uint Pg, ulong[] Voters, ulong[] Learners)> MembershipHistory { get; } = new();
+
+    /// <summary>True while the process runs.</summary>
+    public bool IsRunning => !process.HasExited;
 
     public static string SdsDll()
     {
@@ -29,34 +45,61 @@ internal sealed class StorageProcess : IDisposable
         return dll;
     }
 
-    public static async Task<StorageProcess> StartAsync(string arguments)
+    public static Task<StorageProcess> StartAsync(string arguments) => StartAsync("storage", arguments, "serving on");
+
+    /// <summary>Starts <c>sds ROLE ARGUMENTS</c> and waits (bounded) until a stdout line contains <paramref name="readyMarker"/>.</summary>
+    public static async Task<StorageProcess> StartAsync(string role, string arguments, string readyMarker, string? logPath = null)
     {
-        var info = new ProcessStartInfo("dotnet", $"\"{SdsDll()}\" storage {arguments}")
+        var info = new ProcessStartInfo("dotnet", $"\"{SdsDll()}\" {role} {arguments}")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        info.Environment["SDS_STORAGE_STATUS_MS"] = logPath is null ? "0" : "1000";
+        StreamWriter? log = logPath is null ? null : new StreamWriter(logPath, append: true) { AutoFlush = true };
         var process = Process.Start(info)!;
         var started = new StorageProcess(process);
         process.OutputDataReceived += (_, e) =>
         {
-            if (e.Data?.Contains("serving on", StringComparison.Ordinal) == true)
+            if (e.Data is null)
+            {
+                return;
+            }
+
+            lock (info)
+            {
+                log?.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {e.Data}");
+            }
+
+            if (e.Data.Contains(readyMarker, StringComparison.Ordinal))
             {
                 started.serving.TrySetResult();
+            }
+
+            Match membership = MembershipLine().Match(e.Data);
+            if (membership.Success)
+            {
+                uint pg = uint.Parse(membership.Groups[1].Value, CultureInfo.InvariantCulture);
+                started.Memberships[pg] = (Ids(membership.Groups[2].Value), Ids(membership.Groups[3].Value));
+                started.MembershipHistory.Enqueue((pg, started.Memberships[pg].Voters, started.Memberships[pg].Learners));
             }
         };
         process.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is not null)
             {
-                Console.WriteLine("sds storage stderr: " + e.Data);
+                Console.WriteLine($"sds {role} stderr: " + e.Data);
+                lock (info)
+                {
+                    log?.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} stderr {e.Data}");
+                }
             }
         };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         Task done = await Task.WhenAny(started.serving.Task, process.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(60)));
-        Assert.True(done == started.serving.Task, "sds storage started serving");
+        Assert.True(done == started.serving.Task, $"sds {role} started ({arguments})");
         return started;
     }
 
@@ -75,4 +118,10 @@ internal sealed class StorageProcess : IDisposable
         KillHard();
         process.Dispose();
     }
+
+    private static ulong[] Ids(string list) =>
+        [.. list.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(static id => ulong.Parse(id, CultureInfo.InvariantCulture)).Order()];
+
+    [GeneratedRegex(@"sds storage: pg (\d+) epoch \d+ voters \[([\d,]*)\] learners \[([\d,]*)\]")]
+    private static partial Regex MembershipLine();
 }
