@@ -1,0 +1,159 @@
+using System.Net;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Sds.Gateway.Block;
+using Sds.Gateway.Cluster;
+using Sds.Gateway.Iscsi;
+using Sds.Gateway.Iscsi.Catalog;
+using Sds.Gateway.Scsi;
+using Sds.Gateway.Transport;
+using Sds.Proto.V1;
+using Sds.Storage.Client;
+using Sds.Storage.Placement;
+
+namespace Sds.Cli;
+
+/// <summary>
+/// <c>sds gateway</c> (DESIGN.md §6): a stateless iSCSI gateway of the cluster. It registers with meta, follows
+/// the cluster map, and serves every target of the map on its portals with <see cref="ClusterBlockDevice"/>s over
+/// one shared <see cref="StorageClient"/>. REPORT TARGET PORT GROUPS lists one group per gateway of the map and
+/// SendTargets lists every live gateway's portal. Nothing durable lives here: kill -9 at any instant is safe.
+/// Stops cleanly on SIGINT/SIGTERM.
+/// </summary>
+internal static class GatewayCommand
+{
+    /// <summary>Runs the gateway; returns the process exit code (0 clean stop, 1 runtime failure).</summary>
+    public static async Task<int> RunAsync(GatewayArguments arguments)
+    {
+        using ILoggerFactory loggerFactory = LoggerFactory.Create(builder => builder
+            .AddSimpleConsole(options =>
+            {
+                options.SingleLine = true;
+                options.TimestampFormat = "HH:mm:ss.fff ";
+            })
+            .SetMinimumLevel(Environment.GetEnvironmentVariable("SDS_LOG_DEBUG") == "1" ? LogLevel.Debug : LogLevel.Information)
+            .AddFilter("Microsoft", LogLevel.Warning));
+        ILogger logger = loggerFactory.CreateLogger("sds");
+        if (arguments.DataDirectory is { } data)
+        {
+            Directory.CreateDirectory(data);
+        }
+
+        using var stop = new CancellationTokenSource();
+        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        string advertised = Advertised(arguments.Portals[0]);
+        await using GatewayMembership? membership = await GatewayMembership.RegisterAsync(arguments.Meta, arguments.Id, advertised, logger, stop.Token);
+        if (membership is null)
+        {
+            return 0; // stopped before meta answered
+        }
+
+        // All portals of one gateway form one iSCSI portal group, i.e. one SCSI target port (RFC 7143 §4.2.7):
+        // TPGT = relative target port id, both unique in the cluster because meta assigns them.
+        ushort relativePort = (ushort)membership.Node.RelativeTargetPortId;
+        ushort portGroup = (ushort)membership.Node.TargetPortGroupId;
+        var catalog = new TargetCatalog();
+        foreach (IPEndPoint endPoint in arguments.Portals) catalog.AddPortal(new Portal(endPoint, relativePort, relativePort, portGroup));
+        var portGroups = new ClusterTargetPortGroupProvider();
+        var placement = new StaticPlacementSource(arguments.Storage, arguments.Pgs, arguments.Replicas);
+        await using var storage = new StorageClient(placement, new StorageClientOptions { RequestTimeout = arguments.IoTimeout });
+        using var reconciler = new GatewayReconciler(catalog, volume => OpenVolume(storage, volume, logger), () => portGroups, logger);
+        var firstMap = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        membership.MapChanged += async map =>
+        {
+            ApplyPeers(map, membership.Node.Id, catalog, portGroups);
+            await reconciler.ReconcileAsync(
+                map.Volumes.ToDictionary(static v => v.Id, StringComparer.Ordinal),
+                map.Targets.ToDictionary(static t => t.Iqn, StringComparer.Ordinal),
+                stop.Token);
+            membership.AppliedVersion = map.Version;
+            firstMap.TrySetResult();
+        };
+        membership.Start();
+        try
+        {
+            await firstMap.Task.WaitAsync(stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return 0;
+        }
+
+        var server = new IscsiTargetServer(catalog, new IscsiServerOptions(), loggerFactory);
+        var listeners = new List<PortalListener>();
+        foreach (Portal portal in catalog.Portals)
+        {
+            PortalListener? listener = PortalListener.TryStart(portal, server, out string? error);
+            if (listener is null)
+            {
+                Console.Error.WriteLine($"sds gateway: {error}");
+                foreach (PortalListener started in listeners) await started.DisposeAsync();
+                return 1;
+            }
+
+            listeners.Add(listener);
+        }
+
+        foreach (PortalListener listener in listeners) listener.Start();
+        logger.LogInformation("sds gateway {Id} ready on {Portals} (target port group {Group})", arguments.Id, string.Join(", ", arguments.Portals), portGroup);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        logger.LogInformation("shutting down");
+        foreach (PortalListener listener in listeners) await listener.DisposeAsync();
+        await server.StopAsync();
+        logger.LogInformation("stopped");
+        return 0;
+
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
+    }
+
+    private static IBlockDevice? OpenVolume(StorageClient storage, Volume volume, ILogger logger)
+    {
+        if (!ClusterBlockDevice.Supports((int)volume.LogicalBlockSizeBytes))
+        {
+            logger.LogError("volume {Volume} has {Block}-byte blocks; cluster volumes need {Storage} (not exported)", volume.Name, volume.LogicalBlockSizeBytes, ClusterBlockDevice.StorageBlockSizeBytes);
+            return null;
+        }
+
+        long chunk = volume.ChunkSizeBytes == 0 ? ClusterBlockDevice.ChunkSizeBytesDefault : (long)volume.ChunkSizeBytes;
+        return new ClusterBlockDevice(storage, Guid.Parse(volume.Id), (long)volume.SizeBytes, (int)volume.LogicalBlockSizeBytes, chunk);
+    }
+
+    // DESIGN.md §6: REPORT TARGET PORT GROUPS lists every gateway (dead ones UNAVAILABLE); SendTargets lists the
+    // portals of every other live gateway after this one's own.
+    private static void ApplyPeers(ClusterMap map, string selfId, TargetCatalog catalog, ClusterTargetPortGroupProvider portGroups)
+    {
+        var groups = new List<TargetPortGroup>();
+        var peers = new List<string>();
+        foreach (Node node in map.Nodes)
+        {
+            if (!node.Roles.Contains(NodeRole.Gateway) || node.TargetPortGroupId == 0) continue;
+            bool live = node.State is NodeState.Up or NodeState.Draining;
+            groups.Add(new TargetPortGroup((ushort)node.TargetPortGroupId, live ? AsymmetricAccessState.ActiveOptimized : AsymmetricAccessState.Unavailable, [(ushort)node.RelativeTargetPortId]));
+            if (live && node.Id != selfId && node.IscsiPortal.Length > 0)
+            {
+                peers.Add($"{node.IscsiPortal},{node.RelativeTargetPortId}");
+            }
+        }
+
+        portGroups.Update(groups);
+        catalog.PeerTargetAddresses = peers;
+    }
+
+    // The address other gateways hand out in SendTargets: a wildcard bind is not an address an initiator can use.
+    private static string Advertised(IPEndPoint endPoint) =>
+        endPoint.Address.Equals(IPAddress.Any) || endPoint.Address.Equals(IPAddress.IPv6Any)
+            ? $"{Dns.GetHostName()}:{endPoint.Port}"
+            : endPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{endPoint.Address}]:{endPoint.Port}" : endPoint.ToString();
+}
