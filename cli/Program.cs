@@ -35,6 +35,16 @@ internal static class Program
             Console.Error.WriteLine("sds: missing command (see sds --help)");
             return 2;
         }
+        if (args[0] == "server")
+        {
+            // Before any socket exists, the exporter's included (the runtime reads the switch once): see SocketCompletionMode.
+            Sds.Gateway.Transport.SocketCompletionMode.PreferInline();
+        }
+
+        // Daemon roles export spans and metrics when OTEL_EXPORTER_OTLP_ENDPOINT is set (cli/Telemetry.cs).
+        using IDisposable telemetry = args[0] is "server" or "meta" or "storage" or "gateway"
+            ? Telemetry.Start(args[0], InstanceId(args))
+            : Telemetry.None;
         switch (args[0])
         {
             case "--help":
@@ -49,8 +59,6 @@ internal static class Program
             case "volume" or "target" or "lun" or "acl" or "chap" or "node" or "status":
                 return await Admin.AdminCommand.RunAsync(args);
             case "server":
-                // Before any socket exists (the runtime reads the switch once): see SocketCompletionMode.
-                Sds.Gateway.Transport.SocketCompletionMode.PreferInline();
                 if (args.Length > 1 && args[1] is "--help" or "-h")
                 {
                     Console.WriteLine(Usage);
@@ -97,5 +105,12 @@ internal static class Program
                 Console.Error.WriteLine($"sds: unknown command '{args[0]}' (see sds --help)");
                 return 2;
         }
+    }
+
+    // service.instance.id: the role's --id when given (meta and storage ids are stable), else the process id.
+    private static string InstanceId(string[] args)
+    {
+        int at = Array.IndexOf(args, "--id");
+        return at >= 0 && at + 1 < args.Length ? args[0] + "-" + args[at + 1] : args[0] + "-pid" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 }

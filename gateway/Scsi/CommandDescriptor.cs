@@ -15,6 +15,7 @@ internal sealed class CommandDescriptor
     {
         DeviceSupports = deviceSupports;
         Name = name;
+        SpanName = "SCSI " + name;
         Opcode = opcode;
         CdbLengthBytes = cdbLengthBytes;
         Handler = handler;
@@ -26,6 +27,9 @@ internal sealed class CommandDescriptor
 
     /// <summary>Spec name, for logs and tests.</summary>
     public string Name { get; }
+
+    /// <summary>Name of the command's trace span (built once: no concatenation per command).</summary>
+    public string SpanName { get; }
 
     /// <summary>CDB byte 0.</summary>
     public ScsiOpcode Opcode { get; }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Sds.Gateway.Scsi.Reservations;
 using SenseCatalog = Sds.Gateway.Scsi.Sense.Sense;
@@ -71,7 +72,38 @@ internal sealed class ScsiTargetDevice : IScsiTargetDevice
     }
 
     /// <inheritdoc />
-    public ValueTask ExecuteAsync(ScsiTask task)
+    public ValueTask ExecuteAsync(ScsiTask task) =>
+        GatewayTelemetry.Observed ? ExecuteObservedAsync(task) : ExecuteCore(task);
+
+    /// <summary>
+    /// A command under a span and the gateway's metrics (DESIGN.md §8): the span is the root of the command's
+    /// trace on this side, so the block device's storage calls become its children through Activity.Current.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask ExecuteObservedAsync(ScsiTask task)
+    {
+        CommandDescriptor? command = task.CdbLength > 0 ? Commands[task.Cdb[0]] : null;
+        long started = Stopwatch.GetTimestamp();
+        GatewayTelemetry.CommandStarted();
+        using Activity? activity = GatewayTelemetry.Source.StartActivity(command?.SpanName ?? "SCSI", ActivityKind.Server);
+        if (activity is not null)
+        {
+            activity.SetTag("scsi.lun", task.Lun);
+            activity.SetTag("iscsi.initiator", task.Nexus?.InitiatorName);
+        }
+
+        try
+        {
+            await ExecuteCore(task).ConfigureAwait(false);
+            activity?.SetTag("scsi.status", (int)task.Status);
+        }
+        finally
+        {
+            GatewayTelemetry.CommandDone(command, task, Stopwatch.GetElapsedTime(started));
+        }
+    }
+
+    private ValueTask ExecuteCore(ScsiTask task)
     {
         Block.Invariant.Assert(task.Nexus is not null, "the transport names the I_T nexus of every command");
         task.Status = ScsiStatus.Good;

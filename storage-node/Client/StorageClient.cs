@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using Google.Protobuf;
 using Sds.Proto.V1;
@@ -114,6 +115,23 @@ public sealed class StorageClient : IAsyncDisposable
     /// or BUSY or no leader → the next member after a short backoff, until the request timeout.
     /// </summary>
     private async Task<IoResponse> SendAsync(IoRequest request, IoTarget target, CancellationToken cancellationToken)
+    {
+        // One client span per request, retries included; its context travels in the request (DESIGN.md §8).
+        using Activity? activity = StorageTelemetry.Source.HasListeners()
+            ? StorageTelemetry.Source.StartActivity(StorageTelemetry.SpanName(request.OpCase), ActivityKind.Client)
+            : null;
+        if (activity is not null)
+        {
+            request.Traceparent = StorageTelemetry.TraceParentOf(activity);
+            activity.SetTag("sds.pg", target.PgId);
+        }
+
+        IoResponse response = await RouteAsync(request, target, cancellationToken).ConfigureAwait(false);
+        activity?.SetTag("sds.io.status", StatusOf(response).Code.ToString());
+        return response;
+    }
+
+    private async Task<IoResponse> RouteAsync(IoRequest request, IoTarget target, CancellationToken cancellationToken)
     {
         TimeProvider time = options.TimeProvider;
         long started = time.GetTimestamp();

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using Sds.Storage.Chunks;
 
 namespace Sds.Storage.Replication;
@@ -12,6 +13,9 @@ namespace Sds.Storage.Replication;
 /// Write: data. WriteSame: one block pattern; flag 1 = unmap when zero. Unmap: pairs of (offset 8, length 4)
 /// after the header (header offset/length unused). CompareAndWrite: compare bytes then write bytes, each
 /// <c>length</c> long. Flush: header only.
+/// Flag <see cref="TracedFlag"/> (any kind): the proposer's span context follows the header (trace id 16, span id
+/// 8, trace flags 1), so every replica's apply span joins the command's trace (DESIGN.md §8); it is set only for a
+/// sampled command, so the untraced hot path pays nothing.
 /// </remarks>
 internal readonly ref struct PgCommand
 {
@@ -21,8 +25,15 @@ internal readonly ref struct PgCommand
     /// <summary>Bytes per UNMAP range after the header.</summary>
     public const int UnmapRangeBytes = 12;
 
-    private PgCommand(PgCommandKind kind, ChunkKey chunk, long offsetBytes, int lengthBytes, byte flags, ReadOnlySpan<byte> body)
+    /// <summary>Header flag: a trace context (<see cref="TraceContextBytes"/>) follows the header.</summary>
+    public const byte TracedFlag = 0x80;
+
+    /// <summary>Size of the trace context after the header.</summary>
+    public const int TraceContextBytes = 16 + 8 + 1;
+
+    private PgCommand(PgCommandKind kind, ChunkKey chunk, long offsetBytes, int lengthBytes, byte flags, ReadOnlySpan<byte> body, ActivityContext traceContext)
     {
+        TraceContext = traceContext;
         Kind = kind;
         Chunk = chunk;
         OffsetBytes = offsetBytes;
@@ -43,11 +54,20 @@ internal readonly ref struct PgCommand
 
     public ReadOnlySpan<byte> Body { get; }
 
-    /// <summary>Allocates the entry payload with room for <paramref name="bodyBytes"/> and writes the header.</summary>
+    /// <summary>The proposer's span context, or default when the command was not sampled.</summary>
+    public ActivityContext TraceContext { get; }
+
+    /// <summary>
+    /// Allocates the entry payload with room for <paramref name="bodyBytes"/> and writes the header; a sampled
+    /// <see cref="Activity.Current"/> (the leader's Io span) is carried along for the replicas.
+    /// </summary>
     public static byte[] Create(PgCommandKind kind, in ChunkKey chunk, long offsetBytes, int lengthBytes, byte flags, int bodyBytes, out Span<byte> body)
     {
         Invariant.Assert(bodyBytes >= 0, "body size is not negative");
-        byte[] payload = new byte[HeaderBytes + bodyBytes];
+        Invariant.Assert((flags & TracedFlag) == 0, "the traced flag is the codec's own");
+        ActivityContext trace = Activity.Current is { Recorded: true } current ? current.Context : default;
+        int traceBytes = trace == default ? 0 : TraceContextBytes;
+        byte[] payload = new byte[HeaderBytes + traceBytes + bodyBytes];
         Span<byte> span = payload;
         span[0] = (byte)kind;
         chunk.VolumeId.TryWriteBytes(span[1..17]);
@@ -55,7 +75,15 @@ internal readonly ref struct PgCommand
         BinaryPrimitives.WriteInt64LittleEndian(span[25..], offsetBytes);
         BinaryPrimitives.WriteInt32LittleEndian(span[33..], lengthBytes);
         span[37] = flags;
-        body = span[HeaderBytes..];
+        if (traceBytes != 0)
+        {
+            span[37] |= TracedFlag;
+            trace.TraceId.CopyTo(span.Slice(HeaderBytes, 16));
+            trace.SpanId.CopyTo(span.Slice(HeaderBytes + 16, 8));
+            span[HeaderBytes + 24] = (byte)trace.TraceFlags;
+        }
+
+        body = span[(HeaderBytes + traceBytes)..];
         return payload;
     }
 
@@ -69,8 +97,24 @@ internal readonly ref struct PgCommand
         }
 
         var chunk = new ChunkKey(new Guid(payload[1..17]), BinaryPrimitives.ReadUInt64LittleEndian(payload[17..]));
+        byte flags = payload[37];
+        ActivityContext trace = default;
+        int bodyAt = HeaderBytes;
+        if ((flags & TracedFlag) != 0)
+        {
+            if (payload.Length < HeaderBytes + TraceContextBytes)
+            {
+                return false;
+            }
+
+            trace = new ActivityContext(ActivityTraceId.CreateFromBytes(payload.Slice(HeaderBytes, 16)), ActivitySpanId.CreateFromBytes(payload.Slice(HeaderBytes + 16, 8)),
+                (ActivityTraceFlags)payload[HeaderBytes + 24], isRemote: true);
+            bodyAt += TraceContextBytes;
+            flags &= unchecked((byte)~TracedFlag);
+        }
+
         command = new PgCommand((PgCommandKind)payload[0], chunk, BinaryPrimitives.ReadInt64LittleEndian(payload[25..]),
-            BinaryPrimitives.ReadInt32LittleEndian(payload[33..]), payload[37], payload[HeaderBytes..]);
+            BinaryPrimitives.ReadInt32LittleEndian(payload[33..]), flags, payload[bodyAt..], trace);
         return true;
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using IoStatusCode = Sds.Proto.V1.IoStatusCode;
 using Sds.Raft;
 using Sds.Storage.Chunks;
@@ -235,6 +236,11 @@ internal sealed class PgReplica
             Invariant.Fail("undecodable PG command in the Raft log");
         }
 
+        // Every replica's apply joins the proposer's trace (the context rode in the entry).
+        using Activity? activity = command.TraceContext != default && StorageTelemetry.Source.HasListeners()
+            ? StorageTelemetry.Source.StartActivity("PG apply", ActivityKind.Internal, command.TraceContext)
+            : null;
+        activity?.SetTag("sds.pg", PgId);
         ChunkKey key = command.Chunk;
         switch (command.Kind)
         {

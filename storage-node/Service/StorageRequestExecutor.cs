@@ -1,10 +1,12 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Globalization;
 using Google.Protobuf;
 using Grpc.Core;
 using Sds.Proto.V1;
 using Sds.Storage.Chunks;
+using Sds.Storage.Client;
 using Sds.Storage.Placement;
 using Sds.Storage.Replication;
 
@@ -47,6 +49,32 @@ internal sealed class StorageRequestExecutor
     public long BlocksRepaired => Interlocked.Read(ref blocksRepaired);
 
     public async Task<IoResponse> ExecuteAsync(IoRequest request, CancellationToken cancellationToken)
+    {
+        string op = StorageTelemetry.OpName(request.OpCase);
+        long started = StorageTelemetry.Latency.Enabled ? Stopwatch.GetTimestamp() : 0;
+        // The leader's span continues the caller's trace; PgCommand.Create picks it up from Activity.Current so the
+        // replicas' apply spans join the same trace.
+        using Activity? activity = StorageTelemetry.StartFrom(StorageTelemetry.SpanName(request.OpCase), ActivityKind.Server, request.Traceparent);
+        activity?.SetTag("sds.node", selfName);
+        IoResponse response = await ExecuteOpAsync(request, cancellationToken).ConfigureAwait(false);
+        if (started != 0)
+        {
+            var tag = new KeyValuePair<string, object?>("op", op);
+            StorageTelemetry.Latency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, tag);
+            StorageTelemetry.Requests.Add(1, tag);
+            StorageTelemetry.Bytes.Add(request.OpCase switch
+            {
+                IoRequest.OpOneofCase.Write => request.Write.Data.Length,
+                IoRequest.OpOneofCase.Read => request.Read.LengthBytes,
+                _ => 0,
+            }, tag);
+        }
+
+        activity?.SetTag("sds.io.status", StorageClient.StatusOf(response).Code.ToString());
+        return response;
+    }
+
+    private async Task<IoResponse> ExecuteOpAsync(IoRequest request, CancellationToken cancellationToken)
     {
         var response = new IoResponse { Id = request.Id };
         switch (request.OpCase)

@@ -57,7 +57,10 @@ public sealed class SdsServer : IAsyncDisposable
     }
 
     /// <summary>Starts a demo server with <paramref name="portals"/> portals and extra arguments; waits until every portal accepts.</summary>
-    public static async Task<SdsServer> StartAsync(int portals = 1, params string[] extra)
+    public static Task<SdsServer> StartAsync(int portals = 1, params string[] extra) => StartAsync(null, portals, extra);
+
+    /// <summary>As <see cref="StartAsync(int, string[])"/>, with extra environment variables for the process.</summary>
+    public static async Task<SdsServer> StartAsync(IReadOnlyDictionary<string, string>? environment, int portals, params string[] extra)
     {
         string data = Path.Combine(Path.GetTempPath(), "sds-conformance-" + Guid.NewGuid().ToString("N"));
         var ports = new int[portals];
@@ -74,6 +77,7 @@ public sealed class SdsServer : IAsyncDisposable
             info.ArgumentList.Add($"127.0.0.1:{ports[i]}");
         }
         foreach (string argument in extra) info.ArgumentList.Add(argument);
+        foreach ((string name, string value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         var process = Process.Start(info)!;
         var server = new SdsServer(process, data, ports);
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (server._output) server._output.AppendLine(e.Data); };
