@@ -9,22 +9,28 @@ namespace Sds.Cli;
 /// A gateway's membership in the cluster (DESIGN.md §4, §6): registers with meta as a gateway node (its iSCSI
 /// portal; meta assigns the stable target port group and relative target port ids), heartbeats at the interval
 /// meta asks for (registering again when meta says it does not know the node), and follows the cluster map,
-/// raising <see cref="MapChanged"/> with each new version. Meta members are reached through
-/// <see cref="MetaClient"/>, which follows the leader and fails over between members.
+/// raising <see cref="MapChanged"/> with each new version. Registration and heartbeats go through
+/// <see cref="MetaClient"/> (follows the leader, fails over between members); the map comes from a
+/// <see cref="ClusterMapMirror"/> over the watch stream.
 /// </summary>
 /// <remarks>
-/// The map is read with GetClusterMap every <see cref="MapPollInterval"/> until the watch-backed
-/// ClusterMapMirror (meta/Client) is on this branch; the consumer only sees versions, so the swap is local.
+/// The mirror's Changed handlers must not block, so it only wakes this class's map loop, which reconciles the
+/// newest map (intermediate versions are skipped: the map is state, not a log). The watch has no keep-alive, so
+/// when a heartbeat answer names a map version the mirror has not reached for <see cref="MirrorLagLimit"/>, the
+/// mirror is told to resync (a silent partition of its stream).
 /// </remarks>
 internal sealed class GatewayMembership : IAsyncDisposable
 {
-    /// <summary>How often the map is read while it is polled.</summary>
-    public static readonly TimeSpan MapPollInterval = TimeSpan.FromMilliseconds(500);
+    /// <summary>How long the mirror may stay behind the version meta reports in heartbeats before it resyncs.</summary>
+    public static readonly TimeSpan MirrorLagLimit = TimeSpan.FromSeconds(3);
 
     private readonly MetaClient meta;
     private readonly RegisterNodeRequest registration;
     private readonly ILogger logger;
     private readonly CancellationTokenSource stopping = new();
+    private readonly SemaphoreSlim mapArrived = new(0, 1);
+    private ClusterMapMirror? mirror;
+    private long lagSince;
     private Task heartbeats = Task.CompletedTask;
     private Task mapLoop = Task.CompletedTask;
     private TimeSpan heartbeatInterval = TimeSpan.FromSeconds(1);
@@ -57,6 +63,7 @@ internal sealed class GatewayMembership : IAsyncDisposable
         var registration = new RegisterNodeRequest { NodeId = nodeId, IscsiPortal = iscsiPortal, Version = "0.1" };
         registration.Roles.Add(NodeRole.Gateway);
         var membership = new GatewayMembership(new MetaClient(metaAddresses) { Timeout = TimeSpan.FromSeconds(10) }, registration, logger);
+        membership.mirror = ClusterMapMirror.Remote(metaAddresses, nodeId, logger);
         while (!cancellationToken.IsCancellationRequested)
         {
             if (await membership.TryRegisterAsync(cancellationToken))
@@ -80,8 +87,12 @@ internal sealed class GatewayMembership : IAsyncDisposable
     /// <summary>Starts heartbeats and map following.</summary>
     public void Start()
     {
+        Sds.Meta.Invariant.Assert(mirror is not null, "registered before starting");
+        mirror.Changed += _ => Wake();
+        mirror.Start();
         heartbeats = Task.Run(HeartbeatLoopAsync);
         mapLoop = Task.Run(MapLoopAsync);
+        Wake(); // the mirror may already hold a map
     }
 
     /// <inheritdoc/>
@@ -96,6 +107,7 @@ internal sealed class GatewayMembership : IAsyncDisposable
         {
         }
 
+        if (mirror is not null) await mirror.DisposeAsync();
         meta.Dispose();
         stopping.Dispose();
     }
@@ -136,6 +148,8 @@ internal sealed class GatewayMembership : IAsyncDisposable
                 {
                     await TryRegisterAsync(token);
                 }
+
+                CheckMirrorLag(response.ClusterMapVersion);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
@@ -149,6 +163,39 @@ internal sealed class GatewayMembership : IAsyncDisposable
         }
     }
 
+    private void Wake()
+    {
+        try
+        {
+            if (mapArrived.CurrentCount == 0) mapArrived.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already signalled: the loop will read the newest map anyway.
+        }
+    }
+
+    private void CheckMirrorLag(ulong metaVersion)
+    {
+        long now = Environment.TickCount64;
+        if (mirror is null || mirror.Current.Version >= metaVersion)
+        {
+            lagSince = 0;
+            return;
+        }
+
+        if (lagSince == 0)
+        {
+            lagSince = now;
+        }
+        else if (now - lagSince > (long)MirrorLagLimit.TotalMilliseconds)
+        {
+            logger.LogWarning("cluster map mirror at version {Held}, meta at {Meta}: resyncing the watch", mirror.Current.Version, metaVersion);
+            mirror.Resync();
+            lagSince = 0;
+        }
+    }
+
     private async Task MapLoopAsync()
     {
         CancellationToken token = stopping.Token;
@@ -157,30 +204,17 @@ internal sealed class GatewayMembership : IAsyncDisposable
         {
             try
             {
-                ClusterMap map = await meta.ClusterAsync((c, h, d, t) => c.GetClusterMapAsync(new GetClusterMapRequest(), h, d, t), token);
-                if (map.Version != seen && MapChanged is { } changed)
+                await mapArrived.WaitAsync(token);
+                ClusterMap map = mirror!.Current;
+                if (map.Version != seen && map.Version != 0 && MapChanged is { } changed)
                 {
                     await changed(map);
                     seen = map.Version;
                 }
-
-                await Task.Delay(MapPollInterval, token);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
                 return;
-            }
-            catch (RpcException exception)
-            {
-                logger.LogWarning("cannot read the cluster map ({Status}); retrying", exception.StatusCode);
-                try
-                {
-                    await Task.Delay(MapPollInterval, token);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
             }
         }
     }

@@ -35,7 +35,7 @@ internal static class Program
             Console.Error.WriteLine("sds: missing command (see sds --help)");
             return 2;
         }
-        if (args[0] == "server")
+        if (args[0] is "server" or "gateway")
         {
             // Before any socket exists, the exporter's included (the runtime reads the switch once): see SocketCompletionMode.
             Sds.Gateway.Transport.SocketCompletionMode.PreferInline();
@@ -85,7 +85,6 @@ internal static class Program
                 }
                 return await StorageCommand.RunAsync(storage);
             case "gateway":
-                Sds.Gateway.Transport.SocketCompletionMode.PreferInline();
                 if (args.Length > 1 && args[1] is "--help" or "-h")
                 {
                     Console.WriteLine(GatewayArguments.Usage);
