@@ -105,6 +105,24 @@ public sealed class ClusterBlockDeviceTests : IClassFixture<StorageCluster>
     }
 
     [Fact]
+    public async Task CompareAndWriteWhoseWriteDataIsAlreadyThereIsGood()
+    {
+        // The retry rule (gateway/Block/README.md): a retried CAW whose first attempt committed finds its own write
+        // data and the PG answers MISCOMPARE; the device re-reads and reports GOOD. Simulated here by a CAW whose
+        // write data is already in place: the same observable state, and the rule's stated ambiguity.
+        using ClusterBlockDevice device = NewDevice();
+        byte[] current = Pattern(Block, seed: 21);
+        long offset = 7 * Chunk;
+        Assert.Equal(BlockResult.Ok, await device.WriteAsync(offset, current, false, default));
+        CompareAndWriteResult result = await device.CompareAndWriteAsync(offset, Pattern(Block, seed: 22), current, false, default);
+        Assert.Equal(BlockResult.Ok, result.Result);
+        // Compare data equal to write data gets no such re-check: a plain miscompare stays a miscompare.
+        byte[] other = Pattern(Block, seed: 23);
+        CompareAndWriteResult same = await device.CompareAndWriteAsync(offset, other, other, false, default);
+        Assert.Equal(BlockResult.Miscompare, same.Result);
+    }
+
+    [Fact]
     public async Task CancellationBeforeTheCallReturnsCancelled()
     {
         using ClusterBlockDevice device = NewDevice();
