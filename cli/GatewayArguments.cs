@@ -9,7 +9,7 @@ internal sealed class GatewayArguments
     public const string Usage = """
         sds gateway --id ID --meta HOST:PORT[,HOST:PORT...] --portal HOST:PORT [--portal HOST:PORT]...
                     --storage ID=HOST:PORT[,ID=HOST:PORT...] [--pgs N] [--replicas R]
-                    [--io-timeout-ms MS] [--data DIR]
+                    [--io-timeout-ms MS] [--block-size 512|4096] [--data DIR]
           --id ID                this gateway's node id in the cluster map (stable across restarts)
           --meta LIST            meta members (their API addresses); the gateway follows the leader
           --portal HOST:PORT     iSCSI portal; repeat for more (all portals of one gateway are one SCSI
@@ -19,6 +19,8 @@ internal sealed class GatewayArguments
           --pgs N                placement groups (default 64; must equal the storage nodes')
           --replicas R           copies per chunk (default 3, or the storage node count if fewer)
           --io-timeout-ms MS     time budget of one storage request across retries (default 15000)
+          --block-size BYTES     the storage nodes' --block-size (default 4096); only volumes with this
+                                 logical block size are exported
           --data DIR             state directory (created; reserved, nothing is stored there yet)
         """;
 
@@ -37,6 +39,8 @@ internal sealed class GatewayArguments
     public TimeSpan IoTimeout { get; private set; } = TimeSpan.FromSeconds(15);
 
     public string? DataDirectory { get; private set; }
+
+    public int BlockSize { get; private set; } = 4096;
 
     /// <summary>Parses <paramref name="args"/> (after the word "gateway"); null and an error line on bad input.</summary>
     public static GatewayArguments? Parse(ReadOnlySpan<string> args, out string? error)
@@ -95,6 +99,9 @@ internal sealed class GatewayArguments
                     break;
                 case "--data":
                     parsed.DataDirectory = value;
+                    break;
+                case "--block-size" when value is "512" or "4096":
+                    parsed.BlockSize = int.Parse(value, CultureInfo.InvariantCulture);
                     break;
                 default:
                     error = $"bad option or value: {option} {value}";

@@ -58,7 +58,7 @@ internal static class GatewayCommand
         var portGroups = new ClusterTargetPortGroupProvider();
         var placement = new StaticPlacementSource(arguments.Storage, arguments.Pgs, arguments.Replicas);
         await using var storage = new StorageClient(placement, new StorageClientOptions { RequestTimeout = arguments.IoTimeout });
-        using var reconciler = new GatewayReconciler(catalog, volume => OpenVolume(storage, volume, logger), () => portGroups, logger);
+        using var reconciler = new GatewayReconciler(catalog, volume => OpenVolume(storage, volume, arguments.BlockSize, logger), () => portGroups, logger);
         var firstMap = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         membership.MapChanged += async map =>
         {
@@ -118,11 +118,11 @@ internal static class GatewayCommand
         }
     }
 
-    private static IBlockDevice? OpenVolume(StorageClient storage, Volume volume, ILogger logger)
+    private static IBlockDevice? OpenVolume(StorageClient storage, Volume volume, int storageBlockSizeBytes, ILogger logger)
     {
-        if (!ClusterBlockDevice.Supports((int)volume.LogicalBlockSizeBytes))
+        if (!ClusterBlockDevice.Supports((int)volume.LogicalBlockSizeBytes, storageBlockSizeBytes))
         {
-            logger.LogError("volume {Volume} has {Block}-byte blocks; cluster volumes need {Storage} (not exported)", volume.Name, volume.LogicalBlockSizeBytes, ClusterBlockDevice.StorageBlockSizeBytes);
+            logger.LogError("volume {Volume} has {Block}-byte blocks but the storage nodes use {Storage} (--block-size); not exported", volume.Name, volume.LogicalBlockSizeBytes, storageBlockSizeBytes);
             return null;
         }
 

@@ -17,6 +17,7 @@ internal static class StorageCommand
             DataDirectory = arguments.DataDirectory,
             Listen = arguments.Listen,
             StoreKind = arguments.Store,
+            BlockSizeBytes = arguments.BlockSize,
             Options = new StorageNodeOptions { NodeId = arguments.Id, TickInterval = TimeSpan.FromMilliseconds(arguments.TickMs) },
         };
         (StorageNode? node, string? error) = await StorageNode.StartAsync(config, placement);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts a local SdsTarget cluster on 127.0.0.1 (DESIGN.md §7): 3 `sds meta` + 3 `sds storage` + 2 `sds gateway`
-# processes on free ports, creates the demo volume (1 GiB, 4 KiB blocks, replicas 3), target
+# processes on free ports, creates the demo volume (1 GiB, 512-byte blocks, replicas 3), target
 # iqn.2026-11.io.sds:demo and its LUN 0, waits until iscsi-inq answers through both gateways, then prints, one
 # per line: the demo LUN's URL through gateway 1, through gateway 2, and the management API address.
 # Every process's PID is in STATE_DIR/<role>-<id>.pid; its output in STATE_DIR/<role>-<id>.log.
@@ -19,6 +19,9 @@ sds_dll=${SDS_DLL:-$root/cli/bin/Release/net10.0/sds.dll}
 timeout_s=${SDS_UP_TIMEOUT:-180}
 iqn=iqn.2026-11.io.sds:demo
 pgs=64
+# The storage block is the volumes' logical block (gateway/Block/README.md). 512 like the single-process demo
+# LU: libiscsi's test suite assumes 512-byte blocks in several tests, and QEMU 7.2 mishandles some 4 KiB LUs.
+block=512
 
 if [[ ! -f $sds_dll ]]; then
   echo "up.sh: $sds_dll not found; build first: dotnet build -c Release cli/Sds.Cli.csproj" >&2
@@ -67,7 +70,7 @@ for id in 1 2 3; do
 done
 for id in 1 2 3; do
   start storage "$id" --id "$id" --listen "127.0.0.1:${ports[$((id + 2))]}" --data "$state/storage-$id" \
-    --peers "$storage_peers" --pgs "$pgs" --replicas 3 --meta "$meta_api"
+    --peers "$storage_peers" --pgs "$pgs" --replicas 3 --block-size "$block" --meta "$meta_api"
 done
 
 sds() { dotnet "$sds_dll" "$@" --api "$meta_api" --timeout 20; }
@@ -75,13 +78,13 @@ until sds status >/dev/null 2>&1; do
   (( SECONDS < deadline )) || fail "meta did not elect a leader in ${timeout_s}s"
   sleep 0.5
 done
-sds volume create demo --size 1GiB --block-size 4096 --replicas 3 >/dev/null || fail "volume create failed"
+sds volume create demo --size 1GiB --block-size "$block" --replicas 3 >/dev/null || fail "volume create failed"
 sds target create "$iqn" --alias sds-demo >/dev/null || fail "target create failed"
 sds lun map "$iqn" 0 demo >/dev/null || fail "lun map failed"
 
 for id in 1 2; do
   start gateway "$id" --id "gateway-$id" --meta "$meta_api" --portal "127.0.0.1:${gateway_ports[$((id - 1))]}" \
-    --storage "$storage_peers" --pgs "$pgs" --replicas 3 --data "$state/gateway-$id"
+    --storage "$storage_peers" --pgs "$pgs" --replicas 3 --block-size "$block" --data "$state/gateway-$id"
 done
 
 urls=()

@@ -15,8 +15,9 @@ namespace Sds.Gateway.Block;
 /// <remarks>
 /// <para>Rules (gateway/Block/README.md):</para>
 /// <list type="bullet">
-/// <item>The logical block size must equal the storage nodes' block size (4096): a smaller block would need a
-/// read-modify-write, which is not atomic against another gateway writing the same 4 KiB.</item>
+/// <item>The logical block size must equal the storage nodes' block size (<c>sds storage --block-size</c>, 512 or
+/// 4096): a smaller block would need a read-modify-write, which is not atomic against another gateway writing the
+/// same storage block, and WRITE SAME sends exactly one storage block as its pattern.</item>
 /// <item>SYNCHRONIZE CACHE needs no round trip: a storage write is acknowledged only once durable on a quorum.</item>
 /// <item>COMPARE AND WRITE runs as one Raft command on one PG, so it must not cross a chunk boundary; one that
 /// would is refused (ILLEGAL REQUEST). A retry whose first attempt may have been applied is re-checked by
@@ -26,8 +27,8 @@ namespace Sds.Gateway.Block;
 /// </remarks>
 internal sealed class ClusterBlockDevice : IBlockDevice
 {
-    /// <summary>The storage nodes' block size; every offset and length sent must be a multiple of it.</summary>
-    public const int StorageBlockSizeBytes = 4096;
+    /// <summary>The storage nodes' default block size (<c>StorageNodeConfig.BlockSizeBytes</c>).</summary>
+    public const int StorageBlockSizeBytesDefault = 4096;
 
     /// <summary>Default chunk size, the unit of placement (DESIGN.md §4).</summary>
     public const long ChunkSizeBytesDefault = 4L * 1024 * 1024;
@@ -43,7 +44,7 @@ internal sealed class ClusterBlockDevice : IBlockDevice
     /// <summary>Creates the device of volume <paramref name="volumeId"/>; <paramref name="client"/> is shared and not owned.</summary>
     public ClusterBlockDevice(StorageClient client, Guid volumeId, long sizeBytes, int blockSizeBytes, long chunkSizeBytes = ChunkSizeBytesDefault)
     {
-        Invariant.Assert(blockSizeBytes == StorageBlockSizeBytes, "cluster volumes use the storage block size (4096)");
+        Invariant.Assert(blockSizeBytes is 512 or 4096, "block size is 512 or 4096 (the storage block size)");
         Invariant.Assert(chunkSizeBytes > 0 && chunkSizeBytes % blockSizeBytes == 0, "a chunk holds whole blocks");
         Invariant.Assert(sizeBytes >= 0 && sizeBytes % blockSizeBytes == 0, "size is whole blocks");
         this.client = client;
@@ -53,8 +54,8 @@ internal sealed class ClusterBlockDevice : IBlockDevice
         BlockSizeBytes = blockSizeBytes;
     }
 
-    /// <summary>Whether a volume with this logical block size can be served by this device.</summary>
-    public static bool Supports(int blockSizeBytes) => blockSizeBytes == StorageBlockSizeBytes;
+    /// <summary>Whether a volume with this logical block size can be served by storage nodes of <paramref name="storageBlockSizeBytes"/>.</summary>
+    public static bool Supports(int blockSizeBytes, int storageBlockSizeBytes) => blockSizeBytes == storageBlockSizeBytes;
 
     /// <inheritdoc />
     public long SizeBytes => Volatile.Read(ref sizeBytes);
@@ -62,8 +63,8 @@ internal sealed class ClusterBlockDevice : IBlockDevice
     /// <inheritdoc />
     public int BlockSizeBytes { get; }
 
-    /// <summary>The storage chunk store deallocates whole 4 KiB blocks.</summary>
-    public int ProvisioningGranularityBytes => StorageBlockSizeBytes;
+    /// <summary>The storage chunk store deallocates whole blocks, which are the logical blocks.</summary>
+    public int ProvisioningGranularityBytes => BlockSizeBytes;
 
     /// <inheritdoc />
     public bool SupportsUnmap => true;

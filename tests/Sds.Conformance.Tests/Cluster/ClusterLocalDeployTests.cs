@@ -49,8 +49,7 @@ public sealed class ClusterLocalDeployTests
         // qemu-io the other way: a pattern written through gateway 2 verifies through gateway 1.
         Tools.Result pattern = await Tools.RunAsync("qemu-io", ["-f", "raw", "-c", "write -P 0x5a 8M 1M", lines[1]], TimeSpan.FromMinutes(2));
         Assert.True(pattern.ExitCode == 0 && !pattern.StandardOutput.Contains("error", StringComparison.OrdinalIgnoreCase), pattern.StandardOutput + pattern.StandardError);
-        // qemu-io reads it back through gateway 1 (QEMU 7.2 aborted on this read before 4 KiB LUs stopped
-        // reporting OPTIMAL UNMAP GRANULARITY; gateway/Scsi/Spc/Inquiry.cs).
+        // qemu-io reads it back through gateway 1.
         Tools.Result verify = await Tools.RunAsync("qemu-io", ["-f", "raw", "-c", "read -P 0x5a 8M 1M", lines[0]], TimeSpan.FromMinutes(2));
         Assert.True(verify.ExitCode == 0, verify.StandardOutput + verify.StandardError);
         Assert.Contains("read 1048576/1048576 bytes", verify.StandardOutput);

@@ -46,7 +46,7 @@ public sealed class ClusterMultipathTests
         Assert.DoesNotContain($"127.0.0.1:{cluster.Port(1)},", portals);
 
         // A new volume mapped as LUN 1 while gateway 2 is down appears on gateway 1 without a restart.
-        Tools.Result create = await cluster.AdminAsync("volume", "create", "second", "--size", "64MiB", "--block-size", "4096");
+        Tools.Result create = await cluster.AdminAsync("volume", "create", "second", "--size", "64MiB", "--block-size", "512");
         Assert.True(create.ExitCode == 0, create.StandardError);
         Tools.Result map = await cluster.AdminAsync("lun", "map", "iqn.2026-11.io.sds:demo", "1", "second");
         Assert.True(map.ExitCode == 0, map.StandardError);
