@@ -20,7 +20,7 @@ namespace Sds.Gateway.Block;
 /// same storage block, and WRITE SAME sends exactly one storage block as its pattern.</item>
 /// <item>SYNCHRONIZE CACHE needs no round trip: a storage write is acknowledged only once durable on a quorum.</item>
 /// <item>COMPARE AND WRITE runs as one Raft command on one PG, so it must not cross a chunk boundary; one that
-/// would is refused (ILLEGAL REQUEST). A retry whose first attempt may have been applied is re-checked by
+/// would is refused (ILLEGAL REQUEST). A MISCOMPARE after an attempt that may have been applied is re-checked by
 /// reading the range back (<see cref="CompareAndWriteAsync"/>).</item>
 /// <item>WRITE ATOMIC is not offered: a write crossing a chunk boundary is two Raft commands.</item>
 /// </list>
@@ -113,13 +113,15 @@ internal sealed class ClusterBlockDevice : IBlockDevice
     /// COMPARE AND WRITE as one Raft command on the chunk's PG (atomic across every gateway, DESIGN.md §5.4).
     /// </summary>
     /// <remarks>
-    /// Safety of retries: <see cref="StorageClient"/> re-sends a request whose stream broke, and the first
-    /// attempt may have been applied (the leader died after committing). That retry then finds the new data and
-    /// answers MISCOMPARE although the command succeeded. So a MISCOMPARE is re-checked: the range is read back,
-    /// and when it holds exactly <paramref name="data"/> (and <paramref name="data"/> differs from
-    /// <paramref name="expected"/>) the command is reported GOOD, since the only way for that content to be there
-    /// is this swap or another writer storing the very same bytes, which no initiator can tell apart. The exact
-    /// fix is a request id deduplicated by the PG at apply time (asked of storage-node; docs/decisions.md).
+    /// Safety of retries: <see cref="StorageClient"/> re-sends a request whose attempt ended without a definite
+    /// "not applied" (stream broken, attempt timed out, NOT_LEADER from a leader that stepped down with the entry
+    /// appended), and that first attempt may have committed. The retry then finds this command's own write data
+    /// and answers MISCOMPARE although the command succeeded. Only in that case (the client says an earlier attempt
+    /// may have applied) is the MISCOMPARE re-checked: the range is read back, and when it holds exactly
+    /// <paramref name="data"/> (and <paramref name="data"/> differs from <paramref name="expected"/>) the command
+    /// is GOOD. A MISCOMPARE from a clean first attempt is always reported as it is (libiscsi's
+    /// MultipathIO.CompareAndWrite repeats a successful CAW and requires MISCOMPARE). The exact fix is a request
+    /// id deduplicated by the PG at apply time (asked of storage-node; docs/decisions.md).
     /// </remarks>
     public async ValueTask<CompareAndWriteResult> CompareAndWriteAsync(long offsetBytes, ReadOnlyMemory<byte> expected, ReadOnlyMemory<byte> data, bool forceUnitAccess, CancellationToken cancellationToken)
     {
@@ -134,9 +136,10 @@ internal sealed class ClusterBlockDevice : IBlockDevice
         }
 
         IoStatus status;
+        bool mayHaveApplied;
         try
         {
-            status = await client.CompareAndWriteAsync(volumeId, (ulong)chunk, (ulong)inChunk, expected, data, cancellationToken).ConfigureAwait(false);
+            (status, mayHaveApplied) = await client.CompareAndWriteCheckedAsync(volumeId, (ulong)chunk, (ulong)inChunk, expected, data, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -148,7 +151,7 @@ internal sealed class ClusterBlockDevice : IBlockDevice
             return new(ResultOf(status.Code), 0);
         }
 
-        if (!expected.Span.SequenceEqual(data.Span) && await HoldsAsync(offsetBytes, data, cancellationToken).ConfigureAwait(false))
+        if (mayHaveApplied && !expected.Span.SequenceEqual(data.Span) && await HoldsAsync(offsetBytes, data, cancellationToken).ConfigureAwait(false))
         {
             return new(BlockResult.Ok, 0);
         }

@@ -6,7 +6,9 @@ namespace Sds.Conformance.Tests.Cluster;
 /// <summary>
 /// Faults under the cluster block device, each on its own three real storage processes: the leader of the PGs a
 /// writer uses is killed with SIGKILL mid-run and every write still succeeds (the client retries on the new
-/// leader) and reads back; a PG leader stopped with SIGSTOP holds a write, and cancelling the command (ABORT
+/// leader) and reads back; a chain of COMPARE AND WRITEs (each comparing the previous one's data) runs across a
+/// leader kill and every one reports GOOD, which fails if a retried CAW whose first attempt committed were
+/// reported as MISCOMPARE; a PG leader stopped with SIGSTOP holds a write, and cancelling the command (ABORT
 /// TASK) returns Cancelled within a deadline instead of waiting for the 30 s request budget.
 /// </summary>
 public sealed class ClusterBlockDeviceFaultTests
@@ -57,6 +59,49 @@ public sealed class ClusterBlockDeviceFaultTests
                 Assert.Equal(BlockResult.Ok, await device.ReadAsync(offset, back, default));
                 Assert.True(back.AsSpan().SequenceEqual(expected), $"block at {offset} reads back");
             }
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task ACompareAndWriteChainSurvivesALeaderKilledMidRun()
+    {
+        var cluster = new StorageCluster();
+        await cluster.InitializeAsync();
+        try
+        {
+            var volume = Guid.NewGuid();
+            using var device = new ClusterBlockDevice(cluster.Client, volume, 16 * Chunk, Block);
+            long offset = 3 * Chunk + 8 * Block;
+            byte[] previous = new byte[Block];
+            Assert.Equal(BlockResult.Ok, await device.WriteAsync(offset, previous, false, default));
+            ulong victim = cluster.Client.CachedLeader(cluster.Client.PgFor(volume, 3));
+            Assert.NotEqual(0UL, victim);
+            const int Count = 150;
+            Task<byte[]> chain = Task.Run(async () =>
+            {
+                byte[] current = previous;
+                for (int i = 0; i < Count; i++)
+                {
+                    byte[] next = ClusterBlockDeviceTests.Pattern(Block, 5000 + i);
+                    CompareAndWriteResult result = await device.CompareAndWriteAsync(offset, current, next, false, default);
+                    Assert.True(result.Result == BlockResult.Ok, $"CAW {i}: {result.Result} at {result.MiscompareOffsetBytes}");
+                    current = next;
+                }
+
+                return current;
+            });
+            await Task.Delay(300);
+            Assert.False(chain.IsCompleted, "the chain is still running when the leader dies");
+            cluster.Nodes[victim].KillHard();
+            byte[] last = await chain.WaitAsync(TimeSpan.FromMinutes(3));
+            byte[] back = new byte[Block];
+            Assert.Equal(BlockResult.Ok, await device.ReadAsync(offset, back, default));
+            Assert.True(back.AsSpan().SequenceEqual(last), "the last CAW's data is in place");
+            Console.WriteLine($"cluster device: {Count} chained CAWs GOOD across the kill of leader storage-{victim}");
         }
         finally
         {

@@ -86,8 +86,7 @@ public sealed class ClusterBlockDeviceTests : IClassFixture<StorageCluster>
         byte[] back = new byte[2 * Block];
         Assert.Equal(BlockResult.Ok, await device.ReadAsync(offset, back, default));
         Assert.True(back.AsSpan().SequenceEqual(replacement), "the write data replaced the compared data");
-        // The same CAW again: the range now holds `replacement`, which is the write data, so the re-check would
-        // call it GOOD; compare `old` with different new data instead, which must miscompare at byte 0.
+        // Compare `old` again (the range holds `replacement` now): a miscompare at byte 0, nothing written.
         byte[] third = Pattern(2 * Block, seed: 13);
         CompareAndWriteResult miscompare = await device.CompareAndWriteAsync(offset, old, third, false, default);
         Assert.Equal(BlockResult.Miscompare, miscompare.Result);
@@ -105,21 +104,19 @@ public sealed class ClusterBlockDeviceTests : IClassFixture<StorageCluster>
     }
 
     [Fact]
-    public async Task CompareAndWriteWhoseWriteDataIsAlreadyThereIsGood()
+    public async Task RepeatingASuccessfulCompareAndWriteMiscompares()
     {
-        // The retry rule (gateway/Block/README.md): a retried CAW whose first attempt committed finds its own write
-        // data and the PG answers MISCOMPARE; the device re-reads and reports GOOD. Simulated here by a CAW whose
-        // write data is already in place: the same observable state, and the rule's stated ambiguity.
+        // A clean MISCOMPARE is never second-guessed, even when the range already holds the write data (libiscsi's
+        // MultipathIO.CompareAndWrite does exactly this); only a MISCOMPARE after an attempt that may have been
+        // applied is re-checked (ClusterBlockDeviceFaultTests).
         using ClusterBlockDevice device = NewDevice();
-        byte[] current = Pattern(Block, seed: 21);
+        byte[] zeros = new byte[Block];
+        byte[] ones = Pattern(Block, seed: 31);
         long offset = 7 * Chunk;
-        Assert.Equal(BlockResult.Ok, await device.WriteAsync(offset, current, false, default));
-        CompareAndWriteResult result = await device.CompareAndWriteAsync(offset, Pattern(Block, seed: 22), current, false, default);
-        Assert.Equal(BlockResult.Ok, result.Result);
-        // Compare data equal to write data gets no such re-check: a plain miscompare stays a miscompare.
-        byte[] other = Pattern(Block, seed: 23);
-        CompareAndWriteResult same = await device.CompareAndWriteAsync(offset, other, other, false, default);
-        Assert.Equal(BlockResult.Miscompare, same.Result);
+        Assert.Equal(BlockResult.Ok, (await device.CompareAndWriteAsync(offset, zeros, ones, false, default)).Result);
+        CompareAndWriteResult again = await device.CompareAndWriteAsync(offset, zeros, ones, false, default);
+        Assert.Equal(BlockResult.Miscompare, again.Result);
+        Assert.Equal(0, again.MiscompareOffsetBytes);
     }
 
     [Fact]
