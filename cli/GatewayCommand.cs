@@ -77,6 +77,7 @@ internal static class GatewayCommand
         }
         catch (OperationCanceledException)
         {
+            await membership.StopAsync();
             return 0;
         }
 
@@ -89,6 +90,7 @@ internal static class GatewayCommand
             {
                 Console.Error.WriteLine($"sds gateway: {error}");
                 foreach (PortalListener started in listeners) await started.DisposeAsync();
+                await membership.StopAsync();
                 return 1;
             }
 
@@ -108,6 +110,8 @@ internal static class GatewayCommand
         logger.LogInformation("shutting down");
         foreach (PortalListener listener in listeners) await listener.DisposeAsync();
         await server.StopAsync();
+        // The map loop uses the reconciler, which is disposed before the membership: stop the loop first.
+        await membership.StopAsync();
         logger.LogInformation("stopped");
         return 0;
 

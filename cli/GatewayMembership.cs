@@ -95,10 +95,10 @@ internal sealed class GatewayMembership : IAsyncDisposable
         Wake(); // the mirror may already hold a map
     }
 
-    /// <inheritdoc/>
-    public async ValueTask DisposeAsync()
+    /// <summary>Stops heartbeats and map following and waits for both loops (idempotent).</summary>
+    public async Task StopAsync()
     {
-        await stopping.CancelAsync();
+        if (!stopping.IsCancellationRequested) await stopping.CancelAsync();
         try
         {
             await Task.WhenAll(heartbeats, mapLoop);
@@ -106,7 +106,12 @@ internal sealed class GatewayMembership : IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
+    }
 
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
         if (mirror is not null) await mirror.DisposeAsync();
         meta.Dispose();
         stopping.Dispose();
@@ -215,6 +220,11 @@ internal sealed class GatewayMembership : IAsyncDisposable
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
                 return;
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                // A bug while applying a map must not end map following silently: log it; the next version retries.
+                logger.LogError(exception, "applying cluster map version {Version} failed", mirror!.Current.Version);
             }
         }
     }
