@@ -189,9 +189,12 @@ internal sealed class ScsiTargetDevice : IScsiTargetDevice
             task.CheckCondition(attention);
             return false;
         }
-        if (unit.Reservations.Conflicts(task.Nexus, command))
+        Reservations.ReservationCheck reservation = unit.Reservations.Check(task.Nexus, command);
+        if (reservation != Reservations.ReservationCheck.Admit)
         {
-            task.Status = ScsiStatus.ReservationConflict;
+            // DESIGN.md §6 lease rule: a gateway whose reservation copy may be stale answers 04h/0Ch, not a guess.
+            if (reservation == Reservations.ReservationCheck.Conflict) task.Status = ScsiStatus.ReservationConflict;
+            else task.CheckCondition(SenseCatalog.TargetPortUnavailable);
             return false;
         }
         // SBC-3 r36 §5.20 START STOP UNIT: while a removable medium is ejected, commands that access

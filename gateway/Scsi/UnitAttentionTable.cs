@@ -1,3 +1,4 @@
+using Sds.Gateway.Scsi.Reservations;
 using Sds.Gateway.Scsi.Sense;
 
 namespace Sds.Gateway.Scsi;
@@ -69,13 +70,13 @@ internal sealed class UnitAttentionTable
     }
 
     /// <summary>Queues <paramref name="sense"/> for every known nexus whose registrant is in <paramref name="registrants"/>.</summary>
-    public void EstablishForRegistrants(List<Reservations.RegistrantId> registrants, in SenseData sense)
+    public void EstablishForRegistrants(List<RegistrantId> registrants, in SenseData sense)
     {
         if (registrants.Count == 0) return;
         lock (_gate)
         {
             foreach (ITNexus nexus in _pending.Keys)
-                if (registrants.Contains(Reservations.RegistrantId.Of(nexus))) EstablishLocked(nexus, sense);
+                if (registrants.Contains(RegistrantId.Of(nexus))) EstablishLocked(nexus, sense);
         }
     }
 

@@ -19,12 +19,14 @@ internal sealed class ClusterService : Cluster.ClusterBase
 
     private readonly MetaApiEdge edge;
     private readonly uint leaseDurationMs;
+    private readonly ReservationBarrier reservationBarrier;
 
     /// <summary>Creates the service; <paramref name="leaseDuration"/> is the node-down timeout handed to gateways as their lease.</summary>
     public ClusterService(MetaApiEdge edge, TimeSpan leaseDuration)
     {
         this.edge = edge;
         leaseDurationMs = (uint)leaseDuration.TotalMilliseconds;
+        reservationBarrier = new ReservationBarrier(leaseDuration, TimeProvider.System);
     }
 
     /// <inheritdoc/>
@@ -59,12 +61,25 @@ internal sealed class ClusterService : Cluster.ClusterBase
         if (!response.RegisterAgain)
         {
             edge.Node.Detector.Heard(request.NodeId);
+            reservationBarrier.Reported(request.NodeId, request.AppliedClusterMapVersion);
         }
 
         if (report is not null)
         {
             // Usage and PG leadership are replicated only when they moved noticeably, not on every heartbeat.
             await edge.ProposeAsync(new MetaCommand { NodeReport = report }, context);
+        }
+
+        if (response.LeaseDurationMs > 0 && await edge.QueryAsync(s => s.FindNode(request.NodeId)?.Roles.Contains(NodeRole.Gateway) == true, context))
+        {
+            // A gateway lease is granted from a linearizable read of the latest reservation change (ReadIndex, Raft
+            // thesis §6.4): a deposed leader cannot complete it, and a new leader answers only once it has applied
+            // everything committed before, so neither extends a lease over a reservation change it has not seen.
+            ulong floor = await edge.ReadAsync(s => s.ReservationVersion, context);
+            if (request.AppliedClusterMapVersion < floor)
+            {
+                response.LeaseDurationMs = 0;
+            }
         }
 
         return response;
@@ -125,12 +140,43 @@ internal sealed class ClusterService : Cluster.ClusterBase
         CommandOutcome outcome = await edge.ProposeAsync(new MetaCommand { UpdateReservation = request }, context);
         UpdateReservationResponse response = outcome.Reservation?.Clone() ?? new UpdateReservationResponse
         {
-            // A retried request id: the first answer is gone; report success with the current state.
-            Result = ReservationResult.Ok,
+            // A retried request id: the first answer is gone; its result was kept with the request id.
+            Result = ReservationLogic.ResultOfRetry(outcome),
             State = await edge.QueryAsync(s => s.FindReservation(outcome.Resource)?.Clone(), context) ?? new ReservationState { VolumeId = outcome.Resource },
         };
-        response.ClusterMapVersion = await edge.QueryAsync(s => s.Version, context);
+
+        // DESIGN.md §6: answer only when every live gateway holds the latest reservation change (or its lease
+        // has surely ended). Waiting for the latest change, not this command's version, costs nothing extra
+        // when this command changed nothing and is never weaker when it did.
+        response.ClusterMapVersion = await edge.QueryAsync(s => s.ReservationVersion, context);
+        await reservationBarrier.WaitAsync(response.ClusterMapVersion, () => edge.QueryAsync(LiveGateways, context), context.CancellationToken);
         return response;
+    }
+
+    /// <summary>
+    /// Gateways whose lease may be running: UP in the map (a new leader has not heard them yet but an old one may
+    /// have extended their lease), or heard by this leader within a lease (a DOWN gateway that came back).
+    /// </summary>
+    private IReadOnlyList<string> LiveGateways(MetaStateMachine state)
+    {
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        var live = new List<string>();
+        foreach (Node node in state.Nodes)
+        {
+            if (!node.Roles.Contains(NodeRole.Gateway))
+            {
+                continue;
+            }
+
+            DateTimeOffset? heard = edge.Node.Detector.LastHeard(node.Id);
+            bool recent = heard is { } at && now - at < TimeSpan.FromMilliseconds(leaseDurationMs) + ReservationBarrier.ClockMargin;
+            if (node.State == NodeState.Up || recent)
+            {
+                live.Add(node.Id);
+            }
+        }
+
+        return live;
     }
 
     /// <inheritdoc/>
@@ -182,6 +228,13 @@ internal sealed class ClusterService : Cluster.ClusterBase
         }
 
         response.State = node.State;
+        if (node.Roles.Contains(NodeRole.Gateway) && request.AppliedClusterMapVersion < state.ReservationVersion)
+        {
+            // DESIGN.md §6 lease rule: a gateway that has not applied the latest reservation change gets no
+            // extension, so its stale copy stops being used when its current lease ends (ReservationBarrier).
+            response.LeaseDurationMs = 0;
+        }
+
         foreach (PgReport report in request.PgReports)
         {
             PlacementGroup? pg = state.PlacementGroups.FirstOrDefault(p => p.Id == report.PgId);

@@ -269,6 +269,7 @@ internal sealed class MetaStateMachine
         appliedRequests.Clear();
         appliedRequestOrder.Clear();
         Version = state.Version;
+        ReservationVersion = state.Version;
         ClusterId = state.ClusterId;
         PgCount = state.PgCount;
         NextRaftMemberId = state.NextRaftMemberId;
@@ -838,8 +839,16 @@ internal sealed class MetaStateMachine
         if (changed)
         {
             delta!.UpsertedReservations.Add(state.Clone());
+            ReservationVersion = Version + 1;
         }
     }
+
+    /// <summary>
+    /// The map version of the latest reservation change (the version this command produces). Gateways whose
+    /// applied version is below it get no lease extension (ClusterService.Heartbeat, DESIGN.md §6). Not in the
+    /// snapshot: after a restore it is the restored version, which only asks more of gateways, never less.
+    /// </summary>
+    public ulong ReservationVersion { get; private set; }
 
     private bool IsMapped(string volumeId) => targets.Values.Any(t => t.Luns.Any(l => l.VolumeId == volumeId));
 

@@ -1,12 +1,21 @@
+using System.Globalization;
 using Grpc.Core;
 using Sds.Proto.V1;
+using Book = Sds.Reservations.ReservationBook;
+using Codec = Sds.Reservations.ReservationStateCodec;
+using PrOutcome = Sds.Reservations.PrOutcome;
+using RegistrantId = Sds.Reservations.RegistrantId;
+using ScsiReservationType = Sds.Reservations.ReservationType;
 
 namespace Sds.Meta.State;
 
 /// <summary>
-/// PERSISTENT RESERVE OUT (SPC-4 r37 §5.9, §6.16) executed as one meta command, so every gateway sees one
-/// order of registrations and reservations. SCSI outcomes (conflict, invalid release) are values in the
-/// response, not gRPC errors. REGISTER AND MOVE is answered INVALID FIELD (not supported yet, TODO(#5)).
+/// PERSISTENT RESERVE OUT (SPC-4 r37 §5.9, §6.15) and SPC-2 RESERVE/RELEASE executed as one meta command,
+/// so every gateway sees one order of registrations and reservations. The rules are not here: they are
+/// <see cref="Book"/> in reservations/, the same code a single gateway runs in process (docs/decisions.md
+/// "One set of PR rules"). This class only decodes the request, runs the book, and records the new state
+/// with the unit attentions the change owes other nexuses. SCSI outcomes (conflict, invalid release) are
+/// values in the response, not gRPC errors.
 /// </summary>
 internal static class ReservationLogic
 {
@@ -18,158 +27,108 @@ internal static class ReservationLogic
             return CommandOutcome.Fail(StatusCode.NotFound, $"volume '{request.VolumeId}' does not exist");
         }
 
-        if (request.Nexus is null || request.Nexus.InitiatorPort.Length == 0 || request.Nexus.TargetPort.Length == 0)
+        if (!Codec.IsValid(request.Nexus) && request.Action != ReservationAction.Spc2Reset)
         {
-            return CommandOutcome.Fail(StatusCode.InvalidArgument, "the I_T nexus (initiator and target port names) is required");
+            return CommandOutcome.Fail(StatusCode.InvalidArgument, "the I_T nexus (initiator port name) is required");
         }
 
-        ReservationState current = state.FindReservation(volume.Id)?.Clone() ?? new ReservationState { VolumeId = volume.Id };
-        var response = new UpdateReservationResponse { Result = ReservationResult.Ok };
-        bool changed = Execute(current, request, response);
-        response.State = current.Clone();
-        if (response.Result == ReservationResult.Ok)
+        ReservationState? stored = state.FindReservation(volume.Id);
+        Book book = Codec.ToBook(stored);
+        var preempted = new List<RegistrantId>();
+        var released = new List<RegistrantId>();
+        PrOutcome outcome = Execute(book, request, preempted, released);
+        var response = new UpdateReservationResponse { Result = ToResult(outcome) };
+        if (outcome == PrOutcome.Good)
         {
-            state.PutReservation(current, changed);
+            var next = new ReservationState { VolumeId = volume.Id };
+            Codec.WriteTo(book, next);
+            var before = new ReservationState { VolumeId = volume.Id };
+            Codec.WriteTo(Codec.ToBook(stored), before);
+            if (!next.Equals(before))
+            {
+                // The change count and the notices travel with the state, so every gateway raises the unit
+                // attentions for the nexuses it holds (DESIGN.md §6), whichever gateway ran the command.
+                next.ChangeCount = (stored?.ChangeCount ?? 0) + 1;
+                bool clear = request.Action == ReservationAction.Clear;
+                foreach (RegistrantId registrant in preempted)
+                {
+                    (clear ? next.ReservationsPreempted : next.RegistrationsPreempted).Add(Codec.ToNexus(registrant));
+                    response.Preempted.Add(Codec.ToNexus(registrant));
+                }
+
+                foreach (RegistrantId registrant in released)
+                {
+                    next.ReservationsReleased.Add(Codec.ToNexus(registrant));
+                    response.Preempted.Add(Codec.ToNexus(registrant));
+                }
+
+                state.PutReservation(next, changed: true);
+            }
         }
 
-        return new CommandOutcome(StatusCode.OK, string.Empty, volume.Id, response);
+        response.State = state.FindReservation(volume.Id)?.Clone() ?? new ReservationState { VolumeId = volume.Id };
+        // The SCSI result also goes in the message, which the request-id table keeps: a retry of this request
+        // (the first answer was lost) must report the same result, not a made-up success (ResultOfRetry).
+        return new CommandOutcome(StatusCode.OK, ResultPrefix + ((int)response.Result).ToString(CultureInfo.InvariantCulture), volume.Id, response);
     }
 
-    private static bool Execute(ReservationState state, UpdateReservationRequest request, UpdateReservationResponse response)
+    /// <summary>The SCSI result of an applied PR OUT, from the outcome a retried request id returns.</summary>
+    public static ReservationResult ResultOfRetry(CommandOutcome outcome) =>
+        outcome.Message.StartsWith(ResultPrefix, StringComparison.Ordinal)
+            && int.TryParse(outcome.Message.AsSpan(ResultPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int result)
+            ? (ReservationResult)result
+            : ReservationResult.Ok;
+
+    private const string ResultPrefix = "reservation result ";
+
+    private static PrOutcome Execute(Book book, UpdateReservationRequest request, List<RegistrantId> preempted, List<RegistrantId> released)
     {
-        Registration? own = state.Registrations.FirstOrDefault(r => SameNexus(r.Nexus, request.Nexus));
+        RegistrantId self = request.Nexus is null ? default : Codec.ToRegistrant(request.Nexus);
+        ulong key = request.ReservationKey;
+        ulong actionKey = request.ServiceActionReservationKey;
+        var type = (ScsiReservationType)(byte)request.Type;
         switch (request.Action)
         {
             case ReservationAction.Register:
+                return book.Register(self, key, actionKey, ignoreExisting: false, request.Aptpl, released);
             case ReservationAction.RegisterAndIgnoreExistingKey:
-                return Register(state, request, own, response);
+                return book.Register(self, key, actionKey, ignoreExisting: true, request.Aptpl, released);
             case ReservationAction.Reserve:
-                if (own is null || own.ReservationKey != request.ReservationKey) return Conflict(response);
-                if (state.Type == ReservationType.None)
-                {
-                    state.Type = request.Type;
-                    state.Holder = IsAllRegistrants(request.Type) ? null : request.Nexus.Clone();
-                    return true;
-                }
-
-                return IsHolder(state, own) && state.Type == request.Type ? false : Conflict(response);
+                return IsType(request.Type) ? book.Reserve(self, key, type) : PrOutcome.InvalidFieldInCdb;
             case ReservationAction.Release:
-                if (own is null || own.ReservationKey != request.ReservationKey) return Conflict(response);
-                if (state.Type == ReservationType.None || !IsHolder(state, own)) return false;
-                if (state.Type != request.Type)
-                {
-                    response.Result = ReservationResult.InvalidRelease;
-                    return false;
-                }
-
-                state.Type = ReservationType.None;
-                state.Holder = null;
-                return true;
+                return IsType(request.Type) ? book.Release(self, key, type, released) : PrOutcome.InvalidFieldInCdb;
             case ReservationAction.Clear:
-                if (own is null || own.ReservationKey != request.ReservationKey) return Conflict(response);
-                foreach (Registration registration in state.Registrations)
-                {
-                    if (!SameNexus(registration.Nexus, request.Nexus)) response.Preempted.Add(registration.Nexus.Clone());
-                }
-
-                state.Registrations.Clear();
-                state.Type = ReservationType.None;
-                state.Holder = null;
-                state.PrGeneration++;
-                return true;
+                return book.Clear(self, key, preempted);
             case ReservationAction.Preempt:
             case ReservationAction.PreemptAndAbort:
-                return Preempt(state, request, own, response);
+                return IsType(request.Type) ? book.Preempt(self, key, actionKey, type, preempted, released) : PrOutcome.InvalidFieldInCdb;
+            case ReservationAction.RegisterAndMove:
+                if (!IsType(request.Type) || !Codec.IsValid(request.MoveTo)) return PrOutcome.InvalidFieldInParameterList;
+                return book.RegisterAndMove(self, key, actionKey, Codec.ToRegistrant(request.MoveTo), request.Unregister, request.Aptpl);
+            case ReservationAction.Spc2Reserve:
+                return book.ReserveSpc2(self) ? PrOutcome.Good : PrOutcome.ReservationConflict;
+            case ReservationAction.Spc2Release:
+                book.ReleaseSpc2(self);
+                return PrOutcome.Good;
+            case ReservationAction.Spc2Reset:
+                book.ReleaseSpc2();
+                return PrOutcome.Good;
             default:
-                response.Result = ReservationResult.InvalidField;
-                return false;
+                return PrOutcome.InvalidFieldInCdb;
         }
     }
 
-    private static bool Register(ReservationState state, UpdateReservationRequest request, Registration? own, UpdateReservationResponse response)
+    // SPC-4 r37 §6.15.3 table 165: the six defined TYPE codes.
+    private static bool IsType(ReservationType type) => type is ReservationType.WriteExclusive or ReservationType.ExclusiveAccess
+        or ReservationType.WriteExclusiveRegistrantsOnly or ReservationType.ExclusiveAccessRegistrantsOnly
+        or ReservationType.WriteExclusiveAllRegistrants or ReservationType.ExclusiveAccessAllRegistrants;
+
+    private static ReservationResult ToResult(PrOutcome outcome) => outcome switch
     {
-        bool ignoreKey = request.Action == ReservationAction.RegisterAndIgnoreExistingKey;
-        if (own is null)
-        {
-            if (!ignoreKey && request.ReservationKey != 0) return Conflict(response);
-            if (request.ServiceActionReservationKey == 0) return false;
-            if (state.Registrations.Count >= MetaLimits.RegistrationsMax)
-            {
-                response.Result = ReservationResult.InvalidField;
-                return false;
-            }
-
-            state.Registrations.Add(new Registration { Nexus = request.Nexus.Clone(), ReservationKey = request.ServiceActionReservationKey });
-        }
-        else
-        {
-            if (!ignoreKey && own.ReservationKey != request.ReservationKey) return Conflict(response);
-            if (request.ServiceActionReservationKey == 0)
-            {
-                bool wasHolder = IsHolder(state, own);
-                state.Registrations.Remove(own);
-                // SPC-4 §5.9.11: unregistering the holder releases the reservation; an all-registrants
-                // reservation ends with its last registrant.
-                if (wasHolder && (!IsAllRegistrants(state.Type) || state.Registrations.Count == 0))
-                {
-                    state.Type = ReservationType.None;
-                    state.Holder = null;
-                }
-            }
-            else
-            {
-                own.ReservationKey = request.ServiceActionReservationKey;
-            }
-        }
-
-        state.Aptpl = request.Aptpl;
-        state.PrGeneration++;
-        return true;
-    }
-
-    private static bool Preempt(ReservationState state, UpdateReservationRequest request, Registration? own, UpdateReservationResponse response)
-    {
-        if (own is null || own.ReservationKey != request.ReservationKey) return Conflict(response);
-        ulong victimKey = request.ServiceActionReservationKey;
-        bool allRegistrants = IsAllRegistrants(state.Type);
-        if (victimKey == 0 && !allRegistrants)
-        {
-            response.Result = ReservationResult.InvalidField;
-            return false;
-        }
-
-        ulong holderKey = state.Holder is null ? 0 : state.Registrations.FirstOrDefault(r => SameNexus(r.Nexus, state.Holder))?.ReservationKey ?? 0;
-        List<Registration> victims = state.Registrations.Where(r => (victimKey == 0 ? !SameNexus(r.Nexus, request.Nexus) : r.ReservationKey == victimKey)).ToList();
-        if (victims.Count == 0 && victimKey != 0) return Conflict(response);
-        foreach (Registration victim in victims)
-        {
-            if (SameNexus(victim.Nexus, request.Nexus)) continue;
-            state.Registrations.Remove(victim);
-            response.Preempted.Add(victim.Nexus.Clone());
-        }
-
-        if (state.Type != ReservationType.None && (allRegistrants || holderKey == victimKey))
-        {
-            state.Type = request.Type;
-            state.Holder = IsAllRegistrants(request.Type) ? null : request.Nexus.Clone();
-        }
-
-        state.PrGeneration++;
-        return true;
-    }
-
-    private static bool Conflict(UpdateReservationResponse response)
-    {
-        response.Result = ReservationResult.Conflict;
-        return false;
-    }
-
-    private static bool IsHolder(ReservationState state, Registration registration) =>
-        IsAllRegistrants(state.Type) ? state.Type != ReservationType.None : state.Holder is not null && SameNexus(state.Holder, registration.Nexus);
-
-    private static bool IsAllRegistrants(ReservationType type) =>
-        type is ReservationType.WriteExclusiveAllRegistrants or ReservationType.ExclusiveAccessAllRegistrants;
-
-    private static bool SameNexus(ItNexus a, ItNexus b) =>
-        string.Equals(a.InitiatorPort, b.InitiatorPort, StringComparison.OrdinalIgnoreCase) && string.Equals(a.TargetPort, b.TargetPort, StringComparison.OrdinalIgnoreCase);
+        PrOutcome.Good => ReservationResult.Ok,
+        PrOutcome.ReservationConflict => ReservationResult.Conflict,
+        PrOutcome.InvalidRelease => ReservationResult.InvalidRelease,
+        PrOutcome.InsufficientResources => ReservationResult.InsufficientResources,
+        _ => ReservationResult.InvalidField,
+    };
 }

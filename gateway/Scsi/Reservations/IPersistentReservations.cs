@@ -4,8 +4,8 @@ namespace Sds.Gateway.Scsi.Reservations;
 /// The reservation state of one logical unit as the command set uses it: SPC-4 r37 §5.9 persistent
 /// reservations plus SPC-2 RESERVE/RELEASE. <see cref="PersistentReservations"/> keeps it in
 /// process; a cluster implementation will run the PR OUT actions as Raft commands in the meta
-/// service and answer <see cref="Conflicts"/> from a watched, versioned copy (DESIGN.md §6), which
-/// is why the mutations are asynchronous and the check is not.
+/// service and answer <see cref="Check"/> from a watched, versioned copy (DESIGN.md §6), which
+/// is why the mutations are asynchronous and the check is not (<see cref="MetaPersistentReservations"/>).
 /// </summary>
 internal interface IPersistentReservations
 {
@@ -17,15 +17,16 @@ internal interface IPersistentReservations
 
     /// <summary>
     /// Whether <paramref name="command"/> from <paramref name="nexus"/> conflicts with a reservation held
-    /// through another nexus. Called for every command: must be cheap when nothing is reserved.
+    /// through another nexus, or cannot be judged (<see cref="ReservationCheck.Unavailable"/>). Called for
+    /// every command: no I/O, no allocation, one volatile read when nothing is reserved.
     /// </summary>
-    bool Conflicts(ITNexus nexus, CommandDescriptor command);
+    ReservationCheck Check(ITNexus nexus, CommandDescriptor command);
 
     /// <summary>SPC-2 RESERVE(6/10); false means RESERVATION CONFLICT.</summary>
-    bool ReserveSpc2(ITNexus nexus);
+    ValueTask<bool> ReserveSpc2Async(ITNexus nexus);
 
     /// <summary>SPC-2 RELEASE(6/10) from <paramref name="nexus"/> (no effect unless it holds the reservation).</summary>
-    void ReleaseSpc2(ITNexus nexus);
+    ValueTask ReleaseSpc2Async(ITNexus nexus);
 
     /// <summary>Drops any SPC-2 reservation (logical unit reset).</summary>
     void ReleaseSpc2();

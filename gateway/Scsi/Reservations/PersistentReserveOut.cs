@@ -8,8 +8,9 @@ using Sense = Sds.Gateway.Scsi.Sense.Sense;
 
 /// <summary>
 /// PERSISTENT RESERVE OUT, SPC-4 r37 §6.15: decodes the CDB and parameter list, runs the service
-/// action on the logical unit's <see cref="PersistentReservations"/>, and raises the unit
-/// attentions the standard asks for on the other registrants' I_T nexuses.
+/// action on the logical unit's <see cref="IPersistentReservations"/>, and raises the unit
+/// attentions the standard asks for on the other registrants' I_T nexuses (the cluster
+/// implementation leaves the lists empty and raises them on every gateway from the replicated state).
 /// </summary>
 internal static class PersistentReserveOut
 {
@@ -69,6 +70,7 @@ internal static class PersistentReserveOut
             PrOutcome.InvalidFieldInCdb => CommandResult.Check(task, Sense.InvalidFieldInCdbAt(2)),
             PrOutcome.InvalidRelease => CommandResult.Check(task, Sense.InvalidReleaseOfPersistentReservation),
             PrOutcome.InsufficientResources => CommandResult.Check(task, Sense.InsufficientRegistrationResources),
+            PrOutcome.Unavailable => CommandResult.Check(task, Sense.TargetPortUnavailable),
             _ => CommandResult.Check(task, Sense.InternalTargetFailure),
         }).ConfigureAwait(false);
     }

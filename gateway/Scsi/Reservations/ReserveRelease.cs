@@ -15,14 +15,30 @@ internal static class ReserveRelease
         ReadOnlySpan<byte> cdb = task.Cdb;
         // RESERVE(6) byte 1 (obsolete extent/3rd party bits) and RESERVE(10) 3RDPTY/LONGID must be zero.
         if ((cdb[1] & 0x1F) != 0) return CommandResult.Check(task, Sense.InvalidFieldInCdbAt(1));
-        return unit.Reservations.ReserveSpc2(task.Nexus) ? CommandResult.Good : CommandResult.Conflict;
+        return Reserve(unit.Reservations.ReserveSpc2Async(task.Nexus));
+    }
+
+    private static ValueTask<ScsiStatus> Reserve(ValueTask<bool> reserved)
+    {
+        if (reserved.IsCompletedSuccessfully) return reserved.Result ? CommandResult.Good : CommandResult.Conflict;
+        return Await(reserved);
+
+        static async ValueTask<ScsiStatus> Await(ValueTask<bool> pending) =>
+            await pending.ConfigureAwait(false) ? ScsiStatus.Good : ScsiStatus.ReservationConflict;
     }
 
     /// <summary>RELEASE: releases this nexus's reservation; from any other nexus it does nothing and succeeds.</summary>
     public static ValueTask<ScsiStatus> Release(LogicalUnit unit, ScsiTask task)
     {
         if ((task.Cdb[1] & 0x1F) != 0) return CommandResult.Check(task, Sense.InvalidFieldInCdbAt(1));
-        unit.Reservations.ReleaseSpc2(task.Nexus);
-        return CommandResult.Good;
+        ValueTask released = unit.Reservations.ReleaseSpc2Async(task.Nexus);
+        if (released.IsCompletedSuccessfully) return CommandResult.Good;
+        return Await(released);
+
+        static async ValueTask<ScsiStatus> Await(ValueTask pending)
+        {
+            await pending.ConfigureAwait(false);
+            return ScsiStatus.Good;
+        }
     }
 }

@@ -62,6 +62,11 @@ internal static class Sense
     public static readonly SenseData CommandAborted = new(SenseKey.AbortedCommand, 0x00, 0x00);
     /// <summary>NOT READY, LOGICAL UNIT NOT READY, INITIALIZING COMMAND REQUIRED (04/02).</summary>
     public static readonly SenseData NotReadyInitializingCommandRequired = new(SenseKey.NotReady, 0x04, 0x02);
+    /// <summary>
+    /// NOT READY, LOGICAL UNIT NOT ACCESSIBLE, TARGET PORT IN UNAVAILABLE STATE (04/0C), SPC-4 r37 §5.15.2.4.5:
+    /// a gateway that lost meta past its lease cannot judge a reserved LU's reservations (DESIGN.md §6).
+    /// </summary>
+    public static readonly SenseData TargetPortUnavailable = new(SenseKey.NotReady, 0x04, 0x0C);
     /// <summary>NOT READY, MEDIUM NOT PRESENT (3A/00): a removable medium is ejected.</summary>
     public static readonly SenseData MediumNotPresent = new(SenseKey.NotReady, 0x3A, 0x00);
     /// <summary>ILLEGAL REQUEST, MEDIUM REMOVAL PREVENTED (53/02): LOEJ while PREVENT ALLOW MEDIUM REMOVAL is in effect.</summary>

@@ -156,7 +156,8 @@ public sealed class MetaStateMachineTests
         Assert.Equal(ReservationResult.Ok, Run(ReservationAction.Preempt, b, 0xB, 0xA, ReservationType.ExclusiveAccess));
         ReservationState after = state.FindReservation(id)!;
         Assert.Equal(ReservationType.ExclusiveAccess, after.Type);
-        Assert.Equal(b, after.Holder);
+        // A registrant is its initiator port (canonical "name,i,0x" + 12 hex digits) and relative target port.
+        Assert.Equal("iqn.b,i,0x000000000001", after.Holder.InitiatorPort);
         Assert.Single(after.Registrations);
         Assert.Equal(3u, after.PrGeneration); // two REGISTERs and a PREEMPT; RESERVE does not count (SPC-4 §6.16.2)
     }

@@ -1,4 +1,4 @@
-namespace Sds.Gateway.Scsi.Reservations;
+namespace Sds.Reservations;
 
 /// <summary>Result of a PERSISTENT RESERVE OUT service action, mapped to status/sense by the handler.</summary>
 internal enum PrOutcome : byte
@@ -17,4 +17,10 @@ internal enum PrOutcome : byte
     InsufficientResources,
     /// <summary>The APTPL state could not be made durable: HARDWARE ERROR.</summary>
     PersistFailed,
+    /// <summary>
+    /// The shared reservation state could not be reached or confirmed (meta unreachable, or this gateway's copy
+    /// did not catch up): NOT READY, LOGICAL UNIT NOT ACCESSIBLE, TARGET PORT IN UNAVAILABLE STATE, so the
+    /// initiator retries, possibly on another gateway's path.
+    /// </summary>
+    Unavailable,
 }

@@ -1,4 +1,4 @@
-namespace Sds.Gateway.Scsi.Reservations;
+namespace Sds.Reservations;
 
 /// <summary>One registered reservation key (SPC-4 r37 §5.9.7).</summary>
 /// <param name="Registrant">The I_T nexus that registered.</param>

@@ -1,17 +1,15 @@
-namespace Sds.Gateway.Scsi.Reservations;
+namespace Sds.Reservations;
 
 /// <summary>
 /// The I_T nexus a registration belongs to (SPC-4 r37 §5.9.6): initiator port (iSCSI name + ISID)
-/// and relative target port. Built from an <see cref="ITNexus"/> without allocating.
+/// and relative target port. The gateway builds one from its ITNexus without allocating
+/// (<c>RegistrantIds.Of</c>); meta decodes one from a proto ItNexus (<see cref="ReservationStateCodec"/>).
 /// </summary>
 /// <param name="InitiatorName">iSCSI initiator name.</param>
 /// <param name="Isid">ISID of the initiator port.</param>
 /// <param name="RelativeTargetPortId">Relative target port identifier.</param>
 internal readonly record struct RegistrantId(string InitiatorName, ulong Isid, ushort RelativeTargetPortId)
 {
-    /// <summary>The registrant for <paramref name="nexus"/>.</summary>
-    public static RegistrantId Of(ITNexus nexus) => new(nexus.InitiatorName, nexus.Isid, nexus.RelativeTargetPortId);
-
     /// <summary>Whether both are the same initiator port, whatever the target port (SPC-4 "same initiator port").</summary>
     public bool SameInitiatorPort(in RegistrantId other) =>
         Isid == other.Isid && string.Equals(InitiatorName, other.InitiatorName, StringComparison.Ordinal);

@@ -1,4 +1,4 @@
-namespace Sds.Gateway.Scsi.Reservations;
+namespace Sds.Reservations;
 
 /// <summary>SPC-4 r37 §6.15.3 table 165 persistent reservation TYPE codes (0 = no reservation here).</summary>
 internal enum ReservationType : byte

@@ -1,4 +1,4 @@
-namespace Sds.Gateway.Scsi.Reservations;
+namespace Sds.Reservations;
 
 /// <summary>
 /// How a command behaves under a persistent reservation held by another I_T nexus, after

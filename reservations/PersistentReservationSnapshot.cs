@@ -1,7 +1,7 @@
-namespace Sds.Gateway.Scsi.Reservations;
+namespace Sds.Reservations;
 
 /// <summary>
-/// Persistent reservation state of one logical unit as a value: what an <see cref="IPersistentReservationStore"/>
+/// Persistent reservation state of one logical unit as a value: what a gateway APTPL store
 /// persists (APTPL) and what a Raft meta service will replicate (DESIGN.md §4 Reservations).
 /// </summary>
 /// <param name="Generation">PRGENERATION (SPC-4 r37 §6.15.2), bumped by every PR OUT that changes registrations.</param>

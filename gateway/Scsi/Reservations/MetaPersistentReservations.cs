@@ -1,0 +1,323 @@
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Wire = Sds.Proto.V1;
+
+namespace Sds.Gateway.Scsi.Reservations;
+
+using Sense = Sds.Gateway.Scsi.Sense.Sense;
+
+/// <summary>
+/// Reservations of one logical unit of a cluster gateway (DESIGN.md §6): persistent reservations and
+/// SPC-2 RESERVE/RELEASE live in meta and are changed by one Raft command each
+/// (<c>Cluster.UpdateReservation</c>, running the shared <see cref="ReservationBook"/>); every gateway
+/// judges conflicts from its watched, versioned copy, which the gateway role feeds in through
+/// <see cref="Observe"/> for every cluster-map version its mirror applies.
+/// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item>A PR OUT completes when meta answers — which meta does only after every live gateway reported the
+/// change applied or its lease surely ended (meta's ReservationBarrier) — and this gateway's own copy holds
+/// the answer's map version. Meta unreachable, or the copy not catching up within <see cref="MirrorWaitMax"/>:
+/// NOT READY 04h/0Ch (<see cref="PrOutcome.Unavailable"/>), a retryable answer that also moves multipath.</item>
+/// <item><see cref="Check"/> is the hot path: one volatile read of an immutable book, no RPC, no allocation.
+/// With the <see cref="GatewayLease"/> lapsed, a reserved unit answers 04h/0Ch instead of using the copy.</item>
+/// <item>Unit attentions for preempted and released registrants are raised here, on whichever gateway holds
+/// the nexus, from the notices that travel with the replicated state (or from a state diff when versions were
+/// skipped); the lists PERSISTENT RESERVE OUT passes in stay empty, so nothing is raised twice.</item>
+/// </list>
+/// Wiring (the gateway role, once per LU): build it after the mirror holds a map, with
+/// <c>new MetaPersistentReservations(volume.Id, adapter, lease, map.Version, StateOf(map, volume.Id), logger)</c>;
+/// pass it as <c>LogicalUnit(..., reservations: it)</c>, then <see cref="Attach"/> the unit's
+/// <c>UnitAttentions</c>; from <c>ClusterMapMirror.Changed</c> call <see cref="Observe"/> with
+/// <c>(map.Version, StateOf(map, volume.Id))</c> for every LU (subscribe first, then replay <c>Current</c>).
+/// One <see cref="GatewayLease"/> per process, driven by the heartbeat loop, whose
+/// <c>applied_cluster_map_version</c> must be the version every LU has observed (after the Changed handlers ran).
+/// </remarks>
+internal sealed class MetaPersistentReservations : IPersistentReservations
+{
+    /// <summary>Bound of one meta call: a meta leader failover (≈ 2.5 s) plus the barrier (lease 10 s + margin).</summary>
+    public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(25);
+
+    /// <summary>How long a PR OUT waits for this gateway's copy to reach the version meta answered with.</summary>
+    public static readonly TimeSpan MirrorWaitMax = TimeSpan.FromSeconds(5);
+
+    private readonly string volumeId;
+    private readonly IReservationMeta meta;
+    private readonly GatewayLease lease;
+    private readonly ILogger? logger;
+    private readonly TimeProvider time;
+    private readonly Lock gate = new();
+    private readonly List<(ulong Version, TaskCompletionSource Reached)> waiters = new();
+    // Replaced whole, never mutated after publication, so Check reads it without a lock.
+    private volatile View view;
+    private ulong mirrorVersion;
+    private UnitAttentionTable? attentions;
+
+    /// <summary>
+    /// Reservations of volume <paramref name="volumeId"/>, starting from the mirror's current map
+    /// (<paramref name="mapVersion"/>, and the volume's <paramref name="state"/> or null when it has none).
+    /// </summary>
+    public MetaPersistentReservations(string volumeId, IReservationMeta meta, GatewayLease lease, ulong mapVersion, Wire.ReservationState? state,
+        ILogger? logger = null, TimeProvider? time = null)
+    {
+        this.volumeId = volumeId;
+        this.meta = meta;
+        this.lease = lease;
+        this.logger = logger;
+        this.time = time ?? TimeProvider.System;
+        view = new View(ReservationStateCodec.ToBook(state), state?.ChangeCount ?? 0);
+        mirrorVersion = mapVersion;
+    }
+
+    /// <summary>The reservation state of <paramref name="volumeId"/> in <paramref name="map"/>, or null when it has none.</summary>
+    public static Wire.ReservationState? StateOf(Wire.ClusterMap map, string volumeId)
+    {
+        foreach (Wire.ReservationState state in map.Reservations)
+            if (state.VolumeId == volumeId) return state;
+        return null;
+    }
+
+    /// <summary>The cluster-map version of the copy this unit judges from.</summary>
+    public ulong MirrorVersion
+    {
+        get { lock (gate) return mirrorVersion; }
+    }
+
+    /// <summary>
+    /// Connects the unit attention table of the logical unit built over this object (the unit is created after
+    /// its reservations, so this cannot be a constructor argument). Until then no attention is raised.
+    /// </summary>
+    public void Attach(UnitAttentionTable unitAttentions) => Volatile.Write(ref attentions, unitAttentions);
+
+    /// <summary>
+    /// The mirror applied cluster-map version <paramref name="mapVersion"/>; <paramref name="state"/> is this
+    /// volume's reservation state in it (null when none). Call for every applied version, in order, even when the
+    /// reservation did not change: PR OUTs wait for the version meta answered with.
+    /// </summary>
+    public void Observe(ulong mapVersion, Wire.ReservationState? state)
+    {
+        bool changed = false;
+        lock (gate)
+        {
+            if (mapVersion < mirrorVersion) return;
+            View old = view;
+            ulong count = state?.ChangeCount ?? 0;
+            if (count != old.ChangeCount)
+            {
+                var book = ReservationStateCodec.ToBook(state);
+                RaiseAttentions(old, book, state, count);
+                view = new View(book, count);
+                changed = true;
+            }
+            mirrorVersion = mapVersion;
+            for (int i = waiters.Count - 1; i >= 0; i--)
+            {
+                if (waiters[i].Version > mapVersion) continue;
+                waiters[i].Reached.TrySetResult();
+                waiters.RemoveAt(i);
+            }
+        }
+        // Tell meta at once that this gateway holds the change, so the PR OUT waiting on it completes sooner.
+        if (changed) lease.RequestHeartbeat();
+    }
+
+    /// <inheritdoc />
+    public bool Aptpl => view.Book.Aptpl;
+
+    /// <inheritdoc />
+    public PersistentReservationSnapshot Snapshot() => view.Book.ToSnapshot();
+
+    /// <inheritdoc />
+    public ReservationCheck Check(ITNexus nexus, CommandDescriptor command)
+    {
+        ReservationBook book = view.Book;
+        if (!book.Reserved) return ReservationCheck.Admit;
+        bool allowedUnderSpc2 = (command.Flags & CommandFlags.AllowedUnderSpc2Reservation) != 0;
+        if (!lease.IsHeld)
+        {
+            // DESIGN.md §6: without a lease the copy may miss a PREEMPT or RELEASE; only commands that no
+            // reservation can block (INQUIRY, REPORT LUNS, …) still run.
+            return command.ReservationAccess == PrAccess.Allowed && allowedUnderSpc2 ? ReservationCheck.Admit : ReservationCheck.Unavailable;
+        }
+        return book.Conflicts(RegistrantId.Of(nexus), command.ReservationAccess, allowedUnderSpc2) ? ReservationCheck.Conflict : ReservationCheck.Admit;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> ReserveSpc2Async(ITNexus nexus) =>
+        await UpdateAsync(Request(nexus, Wire.ReservationAction.Spc2Reserve)).ConfigureAwait(false) == PrOutcome.Good;
+
+    /// <inheritdoc />
+    public async ValueTask ReleaseSpc2Async(ITNexus nexus)
+    {
+        if (view.Book.Spc2Holder is not { } holder || holder != RegistrantId.Of(nexus)) return; // SPC-2: no effect, GOOD
+        await UpdateAsync(Request(nexus, Wire.ReservationAction.Spc2Release)).ConfigureAwait(false);
+    }
+
+    /// <summary>Logical unit reset (SPC-2 §5.5.1): drops any SPC-2 reservation, in the background (a reset does not wait for meta).</summary>
+    public void ReleaseSpc2()
+    {
+        if (view.Book.Spc2Holder is null) return;
+        _ = UpdateInBackgroundAsync(new Wire.UpdateReservationRequest { VolumeId = volumeId, Action = Wire.ReservationAction.Spc2Reset });
+    }
+
+    /// <summary>I_T nexus loss: releases that nexus's SPC-2 reservation in the background; registrations persist (SPC-4 r37 §5.9.5).</summary>
+    public void NexusLost(ITNexus nexus)
+    {
+        if (view.Book.Spc2Holder is not { } holder || holder != RegistrantId.Of(nexus)) return;
+        _ = UpdateInBackgroundAsync(Request(nexus, Wire.ReservationAction.Spc2Release));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<PrOutcome> RegisterAsync(ITNexus nexus, ulong key, ulong newKey, bool ignoreExisting, bool aptpl, List<RegistrantId> released)
+    {
+        Wire.UpdateReservationRequest request = Request(nexus, ignoreExisting ? Wire.ReservationAction.RegisterAndIgnoreExistingKey : Wire.ReservationAction.Register, key, newKey);
+        request.Aptpl = aptpl;
+        return UpdateAsync(request);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<PrOutcome> ReserveAsync(ITNexus nexus, ulong key, ReservationType type) =>
+        UpdateAsync(Request(nexus, Wire.ReservationAction.Reserve, key, 0, type));
+
+    /// <inheritdoc />
+    public ValueTask<PrOutcome> ReleaseAsync(ITNexus nexus, ulong key, ReservationType type, List<RegistrantId> released) =>
+        UpdateAsync(Request(nexus, Wire.ReservationAction.Release, key, 0, type));
+
+    /// <inheritdoc />
+    public ValueTask<PrOutcome> ClearAsync(ITNexus nexus, ulong key, List<RegistrantId> preempted) =>
+        UpdateAsync(Request(nexus, Wire.ReservationAction.Clear, key));
+
+    /// <inheritdoc />
+    public ValueTask<PrOutcome> PreemptAsync(ITNexus nexus, ulong key, ulong victimKey, ReservationType type, List<RegistrantId> preempted, List<RegistrantId> released) =>
+        UpdateAsync(Request(nexus, Wire.ReservationAction.Preempt, key, victimKey, type));
+
+    /// <inheritdoc />
+    public ValueTask<PrOutcome> RegisterAndMoveAsync(ITNexus nexus, ulong key, ulong newKey, RegistrantId destination, bool unregister, bool aptpl)
+    {
+        // The TYPE travels for the shared rules' check only; REGISTER AND MOVE keeps the current type (§5.9.12).
+        Wire.UpdateReservationRequest request = Request(nexus, Wire.ReservationAction.RegisterAndMove, key, newKey, view.Book.Type == ReservationType.None ? ReservationType.WriteExclusive : view.Book.Type);
+        request.MoveTo = ReservationStateCodec.ToNexus(destination);
+        request.Unregister = unregister;
+        request.Aptpl = aptpl;
+        return UpdateAsync(request);
+    }
+
+    private Wire.UpdateReservationRequest Request(ITNexus nexus, Wire.ReservationAction action, ulong key = 0, ulong actionKey = 0, ReservationType type = ReservationType.None) => new()
+    {
+        VolumeId = volumeId,
+        Action = action,
+        Nexus = new Wire.ItNexus
+        {
+            InitiatorPort = nexus.InitiatorPortName,
+            TargetPort = nexus.TargetPortName,
+            RelativeTargetPortId = nexus.RelativeTargetPortId,
+        },
+        ReservationKey = key,
+        ServiceActionReservationKey = actionKey,
+        Type = (Wire.ReservationType)(int)type,
+    };
+
+    private async ValueTask<PrOutcome> UpdateAsync(Wire.UpdateReservationRequest request)
+    {
+        Wire.UpdateReservationResponse response;
+        using (var timeout = new CancellationTokenSource(CallTimeout, time))
+        {
+            try
+            {
+                response = await meta.UpdateReservationAsync(request, timeout.Token).ConfigureAwait(false);
+            }
+            catch (RpcException exception)
+            {
+                logger?.LogWarning("reservation {Action} on volume {Volume}: meta unreachable ({Status}: {Detail})", request.Action, volumeId, exception.StatusCode, exception.Status.Detail);
+                return PrOutcome.Unavailable;
+            }
+            catch (OperationCanceledException)
+            {
+                logger?.LogWarning("reservation {Action} on volume {Volume}: no answer from meta within {Timeout}", request.Action, volumeId, CallTimeout);
+                return PrOutcome.Unavailable;
+            }
+        }
+
+        PrOutcome outcome = response.Result switch
+        {
+            Wire.ReservationResult.Ok => PrOutcome.Good,
+            Wire.ReservationResult.Conflict => PrOutcome.ReservationConflict,
+            Wire.ReservationResult.InvalidRelease => PrOutcome.InvalidRelease,
+            Wire.ReservationResult.InsufficientResources => PrOutcome.InsufficientResources,
+            _ => PrOutcome.InvalidFieldInParameterList,
+        };
+        if (outcome == PrOutcome.Good && !await MirrorReachedAsync(response.ClusterMapVersion).ConfigureAwait(false))
+        {
+            logger?.LogWarning("reservation {Action} on volume {Volume}: committed at map version {Version}, but this gateway's copy is still at {Mirror}", request.Action, volumeId, response.ClusterMapVersion, MirrorVersion);
+            return PrOutcome.Unavailable;
+        }
+        return outcome;
+    }
+
+    private async Task UpdateInBackgroundAsync(Wire.UpdateReservationRequest request)
+    {
+        PrOutcome outcome = await UpdateAsync(request).ConfigureAwait(false);
+        if (outcome != PrOutcome.Good) logger?.LogWarning("reservation {Action} on volume {Volume} ended {Outcome}", request.Action, volumeId, outcome);
+    }
+
+    private async Task<bool> MirrorReachedAsync(ulong version)
+    {
+        TaskCompletionSource reached;
+        lock (gate)
+        {
+            if (mirrorVersion >= version) return true;
+            reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            waiters.Add((version, reached));
+        }
+        try
+        {
+            await reached.Task.WaitAsync(MirrorWaitMax, time).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            lock (gate) waiters.RemoveAll(w => ReferenceEquals(w.Reached, reached));
+            return false;
+        }
+    }
+
+    // SPC-4 r37 §5.9.10 (CLEAR: RESERVATIONS PREEMPTED), §5.9.11 (PREEMPT: REGISTRATIONS PREEMPTED) and
+    // §5.9.9 / §5.9.7.4 (RESERVATIONS RELEASED), for the nexuses this gateway holds (the table knows only
+    // local nexuses). The next change's notices are exact; after skipped changes a diff stands in.
+    private void RaiseAttentions(View old, ReservationBook next, Wire.ReservationState? state, ulong count)
+    {
+        UnitAttentionTable? table = Volatile.Read(ref attentions);
+        if (table is null) return;
+        if (state is not null && count == old.ChangeCount + 1)
+        {
+            table.EstablishForRegistrants(Registrants(state.RegistrationsPreempted), Sense.RegistrationsPreempted);
+            table.EstablishForRegistrants(Registrants(state.ReservationsPreempted), Sense.ReservationsPreempted);
+            table.EstablishForRegistrants(Registrants(state.ReservationsReleased), Sense.ReservationsReleased);
+            return;
+        }
+        var preempted = new List<RegistrantId>();
+        foreach (Registration registration in old.Book.Registrations)
+        {
+            bool kept = false;
+            foreach (Registration now in next.Registrations) kept |= now.Registrant == registration.Registrant;
+            if (!kept) preempted.Add(registration.Registrant);
+        }
+        table.EstablishForRegistrants(preempted, Sense.RegistrationsPreempted);
+        if (old.Book.Type != ReservationType.None && next.Type != old.Book.Type)
+        {
+            var released = new List<RegistrantId>();
+            foreach (Registration registration in next.Registrations) released.Add(registration.Registrant);
+            table.EstablishForRegistrants(released, Sense.ReservationsReleased);
+        }
+    }
+
+    private static List<RegistrantId> Registrants(Google.Protobuf.Collections.RepeatedField<Wire.ItNexus> nexuses)
+    {
+        var registrants = new List<RegistrantId>(nexuses.Count);
+        foreach (Wire.ItNexus nexus in nexuses) registrants.Add(ReservationStateCodec.ToRegistrant(nexus));
+        return registrants;
+    }
+
+    /// <summary>One published copy: the book (never changed after publication) and the change count it reflects.</summary>
+    private sealed record View(ReservationBook Book, ulong ChangeCount);
+}

@@ -1,0 +1,106 @@
+using Sds.Meta.State;
+using Sds.Proto.V1;
+
+namespace Sds.Meta.Tests.State;
+
+/// <summary>
+/// PR OUT as a meta command runs the shared rules (reservations/ReservationBook) and records what every gateway
+/// needs: the new state, a change count, the unit-attention notices of that change, and the SCSI result kept with
+/// the request id so a retry answers the same. Method: commands applied to a real MetaStateMachine.
+/// </summary>
+public sealed class ReservationLogicTests
+{
+    private static readonly ItNexus A = new() { InitiatorPort = "iqn.a,i,0x000000000001", TargetPort = "iqn.t,t,0x0001", RelativeTargetPortId = 1 };
+    private static readonly ItNexus B = new() { InitiatorPort = "iqn.b,i,0x000000000002", TargetPort = "iqn.t,t,0x0002", RelativeTargetPortId = 2 };
+    private static readonly ItNexus C = new() { InitiatorPort = "iqn.c,i,0x000000000003", TargetPort = "iqn.t,t,0x0002", RelativeTargetPortId = 2 };
+    private readonly MetaStateMachine state = new();
+    private readonly string volumeId;
+
+    public ReservationLogicTests()
+    {
+        Assert.True(state.Apply(MetaStateMachineTests.CreateVolume("db1", 1 << 30), out _).IsOk);
+        volumeId = state.FindVolume("db1")!.Id;
+    }
+
+    [Fact]
+    public void PreemptRecordsNoticesChangeCountAndReservationVersion()
+    {
+        Assert.Equal(ReservationResult.Ok, Run(ReservationAction.Register, A, 0, 0xA));
+        Assert.Equal(ReservationResult.Ok, Run(ReservationAction.Register, B, 0, 0xB));
+        Assert.Equal(ReservationResult.Ok, Run(ReservationAction.Register, C, 0, 0xC));
+        Assert.Equal(ReservationResult.Ok, Run(ReservationAction.Reserve, A, 0xA, type: ReservationType.WriteExclusiveRegistrantsOnly));
+        ulong reservedAt = state.Version;
+        Assert.Equal(reservedAt, state.ReservationVersion);
+
+        // B preempts the holder with another type: A's registration goes (REGISTRATIONS PREEMPTED) and C, still
+        // registered, loses the old reservation (RESERVATIONS RELEASED), SPC-4 r37 §5.9.11.2.2.
+        Assert.Equal(ReservationResult.Ok, Run(ReservationAction.Preempt, B, 0xB, 0xA, ReservationType.ExclusiveAccess));
+        ReservationState after = state.FindReservation(volumeId)!;
+        Assert.Equal(5ul, after.ChangeCount);
+        Assert.Equal(4u, after.PrGeneration);
+        Assert.Equal(ReservationType.ExclusiveAccess, after.Type);
+        Assert.Equal(B.InitiatorPort, after.Holder.InitiatorPort);
+        Assert.Equal([A.InitiatorPort], after.RegistrationsPreempted.Select(n => n.InitiatorPort));
+        Assert.Equal([C.InitiatorPort], after.ReservationsReleased.Select(n => n.InitiatorPort));
+        Assert.Empty(after.ReservationsPreempted);
+        Assert.Equal(reservedAt + 1, state.ReservationVersion);
+
+        // CLEAR: every other registrant gets RESERVATIONS PREEMPTED; the previous change's notices are gone.
+        Assert.Equal(ReservationResult.Ok, Run(ReservationAction.Clear, B, 0xB));
+        after = state.FindReservation(volumeId)!;
+        Assert.Equal([C.InitiatorPort], after.ReservationsPreempted.Select(n => n.InitiatorPort));
+        Assert.Empty(after.RegistrationsPreempted);
+        Assert.Empty(after.ReservationsReleased);
+        Assert.Empty(after.Registrations);
+    }
+
+    [Fact]
+    public void RefusedOrNoOpCommandsChangeNothing()
+    {
+        Assert.Equal(ReservationResult.Ok, Run(ReservationAction.Register, A, 0, 0xA));
+        ulong version = state.Version;
+        ReservationState before = state.FindReservation(volumeId)!.Clone();
+        Assert.Equal(ReservationResult.Conflict, Run(ReservationAction.Register, B, 0x1234, 0xB)); // unregistered with a key
+        Assert.Equal(ReservationResult.Ok, Run(ReservationAction.Release, A, 0xA, type: ReservationType.WriteExclusive)); // nothing held
+        Assert.Equal(ReservationResult.InvalidField, Run(ReservationAction.Reserve, A, 0xA, type: (ReservationType)2)); // TYPE 2 is obsolete
+        Assert.Equal(version, state.Version);
+        Assert.Equal(before, state.FindReservation(volumeId));
+    }
+
+    [Fact]
+    public void Spc2ReservationIsPartOfTheReplicatedState()
+    {
+        Assert.Equal(ReservationResult.Ok, Run(ReservationAction.Spc2Reserve, A, 0));
+        Assert.Equal(A.InitiatorPort, state.FindReservation(volumeId)!.Spc2Holder.InitiatorPort);
+        Assert.Equal(ReservationResult.Conflict, Run(ReservationAction.Spc2Reserve, B, 0));
+        // A persistent reservation cannot be taken while an SPC-2 one exists (the rules are the gateway's).
+        Assert.Equal(ReservationResult.Ok, Run(ReservationAction.Register, B, 0, 0xB));
+        Assert.Equal(ReservationResult.Conflict, Run(ReservationAction.Reserve, B, 0xB, type: ReservationType.WriteExclusive));
+        Assert.Equal(ReservationResult.Ok, Run(ReservationAction.Spc2Release, B, 0)); // not the holder: no effect
+        Assert.NotNull(state.FindReservation(volumeId)!.Spc2Holder);
+        Assert.Equal(ReservationResult.Ok, Run(ReservationAction.Spc2Reset, null, 0));
+        Assert.Null(state.FindReservation(volumeId)!.Spc2Holder);
+    }
+
+    [Fact]
+    public void RetriedRequestIdReturnsTheFirstResult()
+    {
+        Assert.Equal(ReservationResult.Ok, Run(ReservationAction.Register, A, 0, 0xA));
+        var conflicting = new MetaCommand
+        {
+            RequestId = "retry-1",
+            UpdateReservation = new UpdateReservationRequest { VolumeId = volumeId, Action = ReservationAction.Register, Nexus = B, ReservationKey = 0x99, ServiceActionReservationKey = 0xB },
+        };
+        Assert.Equal(ReservationResult.Conflict, state.Apply(conflicting, out _).Reservation!.Result);
+        CommandOutcome retried = state.Apply(conflicting, out ClusterMapDelta? change);
+        Assert.Null(change);
+        Assert.Null(retried.Reservation); // the answer itself is not kept…
+        Assert.Equal(ReservationResult.Conflict, ReservationLogic.ResultOfRetry(retried)); // …but its result is
+    }
+
+    private ReservationResult Run(ReservationAction action, ItNexus? nexus, ulong key, ulong serviceKey = 0, ReservationType type = ReservationType.None) =>
+        state.Apply(new MetaCommand
+        {
+            UpdateReservation = new UpdateReservationRequest { VolumeId = volumeId, Action = action, Nexus = nexus, ReservationKey = key, ServiceActionReservationKey = serviceKey, Type = type },
+        }, out _).Reservation!.Result;
+}
