@@ -6,6 +6,7 @@ using Sds.Gateway.Cluster;
 using Sds.Gateway.Iscsi;
 using Sds.Gateway.Iscsi.Catalog;
 using Sds.Gateway.Scsi;
+using Sds.Gateway.Scsi.Reservations;
 using Sds.Gateway.Transport;
 using Sds.Proto.V1;
 using Sds.Storage.Client;
@@ -58,7 +59,11 @@ internal static class GatewayCommand
         var portGroups = new ClusterTargetPortGroupProvider();
         var placement = new StaticPlacementSource(arguments.Storage, arguments.Pgs, arguments.Replicas);
         await using var storage = new StorageClient(placement, new StorageClientOptions { RequestTimeout = arguments.IoTimeout });
-        using var reconciler = new GatewayReconciler(catalog, volume => OpenVolume(storage, volume, arguments.BlockSize, logger), () => portGroups, logger);
+        // Reservations live in meta and are judged from the watched copy (DESIGN.md §6, MetaPersistentReservations):
+        // one per logical unit, fed every map version from the mirror's Changed event (cheap, non-blocking).
+        var reservations = new SharedReservations(membership);
+        using var reconciler = new GatewayReconciler(catalog, volume => OpenVolume(storage, volume, arguments.BlockSize, logger), () => portGroups, logger,
+            volume => reservations.Create(volume.Id, logger));
         var firstMap = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         membership.MapChanged += async map =>
         {
@@ -67,7 +72,7 @@ internal static class GatewayCommand
                 map.Volumes.ToDictionary(static v => v.Id, StringComparer.Ordinal),
                 map.Targets.ToDictionary(static t => t.Iqn, StringComparer.Ordinal),
                 stop.Token);
-            membership.AppliedVersion = map.Version;
+            membership.AppliedVersion = Math.Max(membership.AppliedVersion, map.Version);
             firstMap.TrySetResult();
         };
         membership.Start();
@@ -119,6 +124,43 @@ internal static class GatewayCommand
         {
             context.Cancel = true;
             stop.Cancel();
+        }
+    }
+
+    /// <summary>
+    /// The reservation copies of this gateway's logical units, all observing every map version. Heartbeats report
+    /// the version they all hold (GatewayMembership.AppliedVersion), which is what meta's barrier waits for.
+    /// </summary>
+    private sealed class SharedReservations
+    {
+        private readonly GatewayMembership membership;
+        private volatile (string VolumeId, MetaPersistentReservations Copy)[] copies = [];
+
+        public SharedReservations(GatewayMembership membership)
+        {
+            this.membership = membership;
+            membership.Mirror.Changed += Observe;
+        }
+
+        public MetaPersistentReservations Create(string volumeId, ILogger logger)
+        {
+            ClusterMap map = membership.Mirror.Current;
+            var copy = new MetaPersistentReservations(volumeId, membership.ReservationMeta, membership.Lease, map.Version, MetaPersistentReservations.StateOf(map, volumeId), logger);
+            lock (this) copies = [.. copies, (volumeId, copy)];
+            // Replay the newest map: a version published between Current above and the list update is not lost.
+            ClusterMap latest = membership.Mirror.Current;
+            copy.Observe(latest.Version, MetaPersistentReservations.StateOf(latest, volumeId));
+            return copy;
+        }
+
+        private void Observe(ClusterMap map)
+        {
+            foreach ((string volumeId, MetaPersistentReservations copy) in copies)
+            {
+                copy.Observe(map.Version, MetaPersistentReservations.StateOf(map, volumeId));
+            }
+
+            membership.AppliedVersion = Math.Max(membership.AppliedVersion, map.Version);
         }
     }
 

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Sds.Meta.Client;
+using Sds.Gateway.Scsi.Reservations;
 using Sds.Proto.V1;
 
 namespace Sds.Cli;
@@ -25,6 +26,7 @@ internal sealed class GatewayMembership : IAsyncDisposable
     public static readonly TimeSpan MirrorLagLimit = TimeSpan.FromSeconds(3);
 
     private readonly MetaClient meta;
+    private readonly MetaClient reservationClient;
     private readonly RegisterNodeRequest registration;
     private readonly ILogger logger;
     private readonly CancellationTokenSource stopping = new();
@@ -37,12 +39,23 @@ internal sealed class GatewayMembership : IAsyncDisposable
     private ulong sequence;
     private long appliedVersion;
 
-    private GatewayMembership(MetaClient meta, RegisterNodeRequest registration, ILogger logger)
+    private GatewayMembership(IReadOnlyList<string> metaAddresses, RegisterNodeRequest registration, ILogger logger)
     {
-        this.meta = meta;
+        meta = new MetaClient(metaAddresses) { Timeout = TimeSpan.FromSeconds(10) };
+        // A PR OUT waits in meta for every live gateway (barrier up to a lease), longer than other calls.
+        reservationClient = new MetaClient(metaAddresses) { Timeout = MetaPersistentReservations.CallTimeout + TimeSpan.FromSeconds(5) };
         this.registration = registration;
         this.logger = logger;
     }
+
+    /// <summary>This gateway's lease from meta, renewed by every heartbeat (DESIGN.md §6; GatewayLease).</summary>
+    public GatewayLease Lease { get; } = new();
+
+    /// <summary>The watched map.</summary>
+    public ClusterMapMirror Mirror => mirror!;
+
+    /// <summary>Cluster.UpdateReservation through the meta client (leader hints, failover, one request id per call).</summary>
+    public IReservationMeta ReservationMeta => new MetaReservations(reservationClient);
 
     /// <summary>This gateway as meta recorded it (ids assigned by meta).</summary>
     public Node Node { get; private set; } = new();
@@ -62,7 +75,7 @@ internal sealed class GatewayMembership : IAsyncDisposable
     {
         var registration = new RegisterNodeRequest { NodeId = nodeId, IscsiPortal = iscsiPortal, Version = "0.1" };
         registration.Roles.Add(NodeRole.Gateway);
-        var membership = new GatewayMembership(new MetaClient(metaAddresses) { Timeout = TimeSpan.FromSeconds(10) }, registration, logger);
+        var membership = new GatewayMembership(metaAddresses, registration, logger);
         membership.mirror = ClusterMapMirror.Remote(metaAddresses, nodeId, logger);
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -114,6 +127,7 @@ internal sealed class GatewayMembership : IAsyncDisposable
         await StopAsync();
         if (mirror is not null) await mirror.DisposeAsync();
         meta.Dispose();
+        reservationClient.Dispose();
         stopping.Dispose();
     }
 
@@ -146,9 +160,13 @@ internal sealed class GatewayMembership : IAsyncDisposable
         {
             try
             {
-                await Task.Delay(heartbeatInterval, token);
+                // At once after a reservation change was applied here (a PR OUT waits for every gateway).
+                await Lease.HeartbeatDueAsync(heartbeatInterval, token);
+                long sentAt = Lease.BeginHeartbeat();
                 var request = new HeartbeatRequest { NodeId = Node.Id, Sequence = ++sequence, AppliedClusterMapVersion = AppliedVersion };
                 HeartbeatResponse response = await meta.ClusterAsync((c, h, d, t) => c.HeartbeatAsync(request, h, d, t), token);
+                // The lease counts from the send time, so it never outlives what meta granted.
+                Lease.Renewed(sentAt, response.LeaseDurationMs);
                 if (response.RegisterAgain)
                 {
                     await TryRegisterAsync(token);
@@ -227,5 +245,12 @@ internal sealed class GatewayMembership : IAsyncDisposable
                 logger.LogError(exception, "applying cluster map version {Version} failed", mirror!.Current.Version);
             }
         }
+    }
+
+    /// <summary>The IReservationMeta adapter over MetaClient.</summary>
+    private sealed class MetaReservations(MetaClient client) : IReservationMeta
+    {
+        public Task<UpdateReservationResponse> UpdateReservationAsync(UpdateReservationRequest request, CancellationToken cancellationToken) =>
+            client.ClusterAsync((c, h, d, t) => c.UpdateReservationAsync(request, h, d, t), cancellationToken);
     }
 }

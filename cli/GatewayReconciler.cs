@@ -3,6 +3,7 @@ using Sds.Gateway.Block;
 using Sds.Gateway.Iscsi.Catalog;
 using Sds.Gateway.Iscsi.Login;
 using Sds.Gateway.Scsi;
+using Sds.Gateway.Scsi.Reservations;
 using Sds.Proto.V1;
 
 namespace Sds.Cli;
@@ -24,13 +25,20 @@ internal sealed class GatewayReconciler : IDisposable
     private readonly Dictionary<string, Target> servedTargets = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (IBlockDevice Device, List<LogicalUnit> Units)> openVolumes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Volume> refusedVolumes = new(StringComparer.Ordinal);
+    private readonly Func<Volume, IPersistentReservations?>? reservationsFor;
 
     /// <summary>
     /// Creates the reconciler. <paramref name="openDevice"/> opens a volume's device (null, after logging why,
     /// when it cannot); <paramref name="portGroups"/> gives the provider each new target device reports from.
     /// </summary>
-    public GatewayReconciler(TargetCatalog catalog, Func<Volume, IBlockDevice?> openDevice, Func<ITargetPortGroupProvider> portGroups, ILogger logger)
+    /// <remarks>
+    /// <paramref name="reservationsFor"/> (cluster gateways) gives each new logical unit its reservations; null
+    /// keeps the unit's own in-process reservations (the one-gateway embedded server).
+    /// </remarks>
+    public GatewayReconciler(TargetCatalog catalog, Func<Volume, IBlockDevice?> openDevice, Func<ITargetPortGroupProvider> portGroups, ILogger logger,
+        Func<Volume, IPersistentReservations?>? reservationsFor = null)
     {
+        this.reservationsFor = reservationsFor;
         this.catalog = catalog;
         this.openDevice = openDevice;
         this.portGroups = portGroups;
@@ -122,7 +130,14 @@ internal sealed class GatewayReconciler : IDisposable
 
             // DESIGN.md §6: the identity (VPD 0x80 serial, 0x83 NAA) comes from the volume UUID alone, so every
             // gateway reports the same device and multipath sees one LU behind N paths.
-            var unit = new LogicalUnit(open.Device, new LogicalUnitIdentity(volumeGuid));
+            IPersistentReservations? reservations = reservationsFor?.Invoke(volume);
+            var unit = new LogicalUnit(open.Device, new LogicalUnitIdentity(volumeGuid), reservations: reservations);
+            if (reservations is MetaPersistentReservations shared)
+            {
+                // Unit attentions for preempted/released registrants are raised by the shared copy on this unit.
+                shared.Attach(unit.UnitAttentions);
+            }
+
             open.Units.Add(unit);
             device.AddLogicalUnit((ushort)lun.Lun, unit);
         }
