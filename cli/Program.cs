@@ -10,6 +10,7 @@ internal static class Program
           server    run a one-process SdsTarget (meta + iSCSI gateway on local file devices)
           meta      run one member of the meta Raft group
           storage   run a storage node (sds storage --help)
+          gateway   run an iSCSI gateway of the cluster (sds gateway --help)
           volume, target, lun, acl, chap, node, status   admin commands (below)
 
         sds server --data DIR [--portal HOST:PORT]... [--demo] [--chap USER:SECRET]
@@ -34,7 +35,7 @@ internal static class Program
             Console.Error.WriteLine("sds: missing command (see sds --help)");
             return 2;
         }
-        if (args[0] == "server")
+        if (args[0] is "server" or "gateway")
         {
             // Before any socket exists, the exporter's included (the runtime reads the switch once): see SocketCompletionMode.
             Sds.Gateway.Transport.SocketCompletionMode.PreferInline();
@@ -83,6 +84,19 @@ internal static class Program
                     return 2;
                 }
                 return await StorageCommand.RunAsync(storage);
+            case "gateway":
+                if (args.Length > 1 && args[1] is "--help" or "-h")
+                {
+                    Console.WriteLine(GatewayArguments.Usage);
+                    return 0;
+                }
+                GatewayArguments? gateway = GatewayArguments.Parse(args.AsSpan(1), out string? gatewayError);
+                if (gateway is null)
+                {
+                    Console.Error.WriteLine($"sds gateway: {gatewayError}");
+                    return 2;
+                }
+                return await GatewayCommand.RunAsync(gateway);
             case ['-', '-', ..]:
                 // Admin options may come first: sds --api HOST:PORT volume list.
                 return await Admin.AdminCommand.RunAsync(args);

@@ -106,7 +106,7 @@ internal sealed class ServerArguments
         return parsed;
     }
 
-    private static bool TryParseEndPoint(string text, out IPEndPoint? endPoint)
+    internal static bool TryParseEndPoint(string text, out IPEndPoint? endPoint)
     {
         endPoint = null;
         int colon = text.LastIndexOf(':');

@@ -8,6 +8,7 @@ internal sealed class StorageArguments
     public const string Usage = """
         sds storage --id N --listen HOST:PORT --data DIR [--store file|rocksdb] [--meta ADDRS]
                     [--peers 1=HOST:PORT,2=HOST:PORT,...] [--pgs N] [--replicas R] [--tick-ms MS]
+                    [--block-size 512|4096]
           --id N                 this node's id (also its Raft member id), 1 or more
           --listen HOST:PORT     gRPC endpoint for Storage and RaftTransport (loopback by default)
           --data DIR             data directory: DIR/chunks (chunk store), DIR/raft (Raft logs of all PGs)
@@ -20,6 +21,8 @@ internal sealed class StorageArguments
           --pgs N                placement groups (default 64); must be equal on every node
           --replicas R           copies of every chunk (default 3, or 1 without --peers)
           --tick-ms MS           Raft tick (default 100; election timeout is 10-20 ticks)
+          --block-size BYTES     chunk store block (CRC and allocation unit), 512 or 4096 (default 4096);
+                                 every I/O is whole blocks, so it must equal the served volumes' block size
         """;
 
     public ulong Id { get; private set; }
@@ -39,6 +42,8 @@ internal sealed class StorageArguments
     public int Replicas { get; private set; }
 
     public int TickMs { get; private set; } = 100;
+
+    public int BlockSize { get; private set; } = 4096;
 
     /// <summary>Parses <paramref name="args"/> (after the word "storage"); null and an error line on bad input.</summary>
     public static StorageArguments? Parse(ReadOnlySpan<string> args, out string? error)
@@ -96,6 +101,9 @@ internal sealed class StorageArguments
                     break;
                 case "--tick-ms" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int tick) && tick is >= 5 and <= 10000:
                     parsed.TickMs = tick;
+                    break;
+                case "--block-size" when value is "512" or "4096":
+                    parsed.BlockSize = int.Parse(value, CultureInfo.InvariantCulture);
                     break;
                 default:
                     error = $"bad option or value: {option} {value}";

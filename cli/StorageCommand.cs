@@ -162,6 +162,7 @@ internal static class StorageCommand
         DataDirectory = arguments.DataDirectory,
         Listen = arguments.Listen,
         StoreKind = arguments.Store,
+        BlockSizeBytes = arguments.BlockSize,
         Options = new StorageNodeOptions { NodeId = memberId, TickInterval = TimeSpan.FromMilliseconds(arguments.TickMs) },
     };
 

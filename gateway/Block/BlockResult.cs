@@ -23,4 +23,14 @@ internal enum BlockResult : byte
     NotSupported,
     /// <summary>The operation was cancelled before it took effect.</summary>
     Cancelled,
+    /// <summary>
+    /// The backing cluster could not complete the operation within the command's time budget (no PG leader
+    /// reachable); the outcome of a write is unknown. Transient: the initiator should retry (ABORTED COMMAND).
+    /// </summary>
+    Unavailable,
+    /// <summary>
+    /// The range is valid but the device cannot perform this operation on it as one atomic unit (a COMPARE AND
+    /// WRITE that would span two placement groups); ILLEGAL REQUEST, INVALID FIELD IN CDB.
+    /// </summary>
+    NotAtomicRange,
 }

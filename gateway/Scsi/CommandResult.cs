@@ -55,7 +55,13 @@ internal static class CommandResult
                 task.CheckCondition(SenseCatalog.InvalidCommandOperationCode);
                 break;
             case BlockResult.Cancelled:
+            case BlockResult.Unavailable:
+                // A cluster device that found no PG leader within the budget: ABORTED COMMAND is retried by
+                // initiators (Linux, ESXi), unlike HARDWARE ERROR, and claims nothing about the medium.
                 task.CheckCondition(SenseCatalog.CommandAborted);
+                break;
+            case BlockResult.NotAtomicRange:
+                task.CheckCondition(SenseCatalog.InvalidFieldInCdb);
                 break;
             default:
                 task.CheckCondition(SenseCatalog.InternalTargetFailure);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Google.Protobuf;
 using Sds.Proto.V1;
 using Sds.Storage.Placement;
@@ -93,6 +94,20 @@ public sealed class StorageClient : IAsyncDisposable
         return StatusOf(await SendAsync(request, request.CompareAndWrite.Target, cancellationToken).ConfigureAwait(false));
     }
 
+    /// <summary>
+    /// COMPARE AND WRITE that also says whether an earlier attempt of this call may have been applied: an attempt
+    /// sent on a stream that then broke or timed out, or answered NOT_LEADER/BUSY (a leader that steps down fails
+    /// its waiting proposals although they may still commit). A MISCOMPARE after such an attempt may be this very
+    /// command's own success; the caller re-checks (gateway/Block/README.md) instead of trusting it.
+    /// </summary>
+    public async Task<(IoStatus Status, bool EarlierAttemptMayHaveApplied)> CompareAndWriteCheckedAsync(Guid volumeId, ulong chunkIndex, ulong offsetBytes, ReadOnlyMemory<byte> compare, ReadOnlyMemory<byte> write, CancellationToken cancellationToken = default)
+    {
+        var request = new IoRequest { CompareAndWrite = new CompareAndWriteRequest { Target = Target(volumeId, chunkIndex), OffsetBytes = offsetBytes, CompareData = UnsafeByteOperations.UnsafeWrap(compare), WriteData = UnsafeByteOperations.UnsafeWrap(write) } };
+        var ambiguous = new StrongBox<bool>();
+        IoResponse response = await SendAsync(request, request.CompareAndWrite.Target, cancellationToken, ambiguous).ConfigureAwait(false);
+        return (StatusOf(response), ambiguous.Value);
+    }
+
     /// <summary>SYNCHRONIZE CACHE barrier for the PG of a chunk.</summary>
     public async Task<IoStatus> FlushAsync(Guid volumeId, ulong chunkIndex, CancellationToken cancellationToken = default)
     {
@@ -114,7 +129,7 @@ public sealed class StorageClient : IAsyncDisposable
     /// The routing loop: leader from the cache or the next member, NOT_LEADER → the hinted leader, unreachable
     /// or BUSY or no leader → the next member after a short backoff, until the request timeout.
     /// </summary>
-    private async Task<IoResponse> SendAsync(IoRequest request, IoTarget target, CancellationToken cancellationToken)
+    private async Task<IoResponse> SendAsync(IoRequest request, IoTarget target, CancellationToken cancellationToken, StrongBox<bool>? ambiguous = null)
     {
         // One client span per request, retries included; its context travels in the request (DESIGN.md §8).
         using Activity? activity = StorageTelemetry.Source.HasListeners()
@@ -126,12 +141,13 @@ public sealed class StorageClient : IAsyncDisposable
             activity.SetTag("sds.pg", target.PgId);
         }
 
-        IoResponse response = await RouteAsync(request, target, cancellationToken).ConfigureAwait(false);
+        IoResponse response = await RouteAsync(request, target, cancellationToken, ambiguous).ConfigureAwait(false);
         activity?.SetTag("sds.io.status", StatusOf(response).Code.ToString());
         return response;
     }
 
-    private async Task<IoResponse> RouteAsync(IoRequest request, IoTarget target, CancellationToken cancellationToken)
+    // `ambiguous` (when given) is set once an attempt ended without a definite "not applied".
+    private async Task<IoResponse> RouteAsync(IoRequest request, IoTarget target, CancellationToken cancellationToken, StrongBox<bool>? ambiguous)
     {
         TimeProvider time = options.TimeProvider;
         long started = time.GetTimestamp();
@@ -172,6 +188,7 @@ public sealed class StorageClient : IAsyncDisposable
 
             if (response is null)
             {
+                if (connection is not null && ambiguous is not null) ambiguous.Value = true;
                 leaders.TryRemove(new KeyValuePair<uint, ulong>(pg, member));
                 await Task.Delay(options.RetryBackoff, time, cancellationToken).ConfigureAwait(false);
                 continue;
@@ -179,6 +196,7 @@ public sealed class StorageClient : IAsyncDisposable
 
             last = response;
             IoStatus status = StatusOf(response);
+            if (ambiguous is not null && status.Code is IoStatusCode.NotLeader or IoStatusCode.Busy) ambiguous.Value = true;
             switch (status.Code)
             {
                 case IoStatusCode.NotLeader:

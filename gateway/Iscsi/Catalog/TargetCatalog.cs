@@ -12,6 +12,7 @@ internal sealed class TargetCatalog
 {
     private readonly ConcurrentDictionary<string, TargetNode> _targets = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<Portal> _portals = new();
+    private volatile IReadOnlyList<string> _peerTargetAddresses = Array.Empty<string>();
 
     /// <summary>Every target (a moment-in-time view, safe to enumerate while targets change).</summary>
     public IEnumerable<TargetNode> Targets => _targets.Values;
@@ -27,6 +28,17 @@ internal sealed class TargetCatalog
 
     /// <summary>Removes a target node; false when there was none.</summary>
     public bool RemoveTarget(string name) => _targets.TryRemove(name, out _);
+
+    /// <summary>
+    /// TargetAddress values ("host:port,tpgt") of the other gateways of the cluster, which serve the same
+    /// targets: SendTargets lists them after this gateway's own portals (DESIGN.md §6), so discovery on any
+    /// gateway finds every path. Replaced as a whole when the cluster map changes.
+    /// </summary>
+    public IReadOnlyList<string> PeerTargetAddresses
+    {
+        get => _peerTargetAddresses;
+        set => _peerTargetAddresses = value;
+    }
 
     /// <summary>Adds a portal.</summary>
     public void AddPortal(Portal portal) => _portals.Add(portal);

@@ -38,5 +38,6 @@ internal static class SendTargetsResponder
     {
         response.Add("TargetName", target.Name);
         foreach (Portal portal in catalog.Portals) response.Add("TargetAddress", portal.TargetAddress);
+        foreach (string peer in catalog.PeerTargetAddresses) response.Add("TargetAddress", peer);
     }
 }

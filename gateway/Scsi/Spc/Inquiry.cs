@@ -188,7 +188,11 @@ internal static class Inquiry
         {
             BinaryPrimitives.WriteUInt32BigEndian(response[20..], BlockLimits.MaximumUnmapBlocks);
             BinaryPrimitives.WriteUInt32BigEndian(response[24..], BlockLimits.MaximumUnmapDescriptors);
-            BinaryPrimitives.WriteUInt32BigEndian(response[28..], (uint)granularityBlocks);
+            // OPTIMAL UNMAP GRANULARITY, except on 4096-byte LUs: QEMU (7.2, Debian 12) keeps an allocation map
+            // when LBPRZ is set and this granularity is 4 KiB..16 MiB, and then asks block status for
+            // BDRV_REQUEST_MAX_BYTES (not a multiple of 4096) and aborts on its own alignment assertion.
+            // 0 means "not reported" (SBC-3 r36 §6.5.3), which keeps QEMU off that path.
+            if (unit.BlockSizeBytes < 4096) BinaryPrimitives.WriteUInt32BigEndian(response[28..], (uint)granularityBlocks);
             // UGAVALID with UNMAP GRANULARITY ALIGNMENT 0.
             response[32] = 0x80;
         }

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Starts a local SdsTarget cluster on 127.0.0.1 (DESIGN.md §7): 3 `sds meta` + 3 `sds storage` + 2 `sds gateway`
+# processes on free ports, creates the demo volume (1 GiB, 512-byte blocks, replicas 3), target
+# iqn.2026-11.io.sds:demo and its LUN 0, waits until iscsi-inq answers through both gateways, then prints, one
+# per line: the demo LUN's URL through gateway 1, through gateway 2, and the management API address.
+# Every process's PID is in STATE_DIR/<role>-<id>.pid; its output in STATE_DIR/<role>-<id>.log.
+# Usage: deploy/local/up.sh STATE_DIR      (stop with deploy/local/down.sh STATE_DIR)
+# Environment: SDS_DLL (default: cli/bin/Release/net10.0/sds.dll of this checkout), SDS_UP_TIMEOUT (s, 180).
+set -euo pipefail
+
+if [[ $# -ne 1 ]]; then
+  echo "usage: $0 STATE_DIR" >&2
+  exit 2
+fi
+state=$1
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+sds_dll=${SDS_DLL:-$root/cli/bin/Release/net10.0/sds.dll}
+timeout_s=${SDS_UP_TIMEOUT:-180}
+iqn=iqn.2026-11.io.sds:demo
+pgs=64
+# The storage block is the volumes' logical block (gateway/Block/README.md). 512 like the single-process demo
+# LU: libiscsi's test suite assumes 512-byte blocks in several tests, and QEMU 7.2 mishandles some 4 KiB LUs.
+block=512
+
+if [[ ! -f $sds_dll ]]; then
+  echo "up.sh: $sds_dll not found; build first: dotnet build -c Release cli/Sds.Cli.csproj" >&2
+  exit 1
+fi
+command -v iscsi-inq >/dev/null || { echo "up.sh: iscsi-inq not found (apt-get install libiscsi-bin)" >&2; exit 1; }
+mkdir -p "$state"
+if compgen -G "$state/*.pid" >/dev/null; then
+  echo "up.sh: $state already has PID files; run down.sh $state first" >&2
+  exit 1
+fi
+state=$(cd "$state" && pwd)
+
+# Free loopback ports: bound to port 0 by the kernel, then released. Eight distinct ones in one go.
+mapfile -t ports < <(python3 - <<'PY'
+import socket
+socks = []
+for _ in range(8):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
+for s in socks:
+    print(s.getsockname()[1])
+PY
+)
+meta_peers="1=127.0.0.1:${ports[0]},2=127.0.0.1:${ports[1]},3=127.0.0.1:${ports[2]}"
+meta_api="127.0.0.1:${ports[0]},127.0.0.1:${ports[1]},127.0.0.1:${ports[2]}"
+storage_peers="1=127.0.0.1:${ports[3]},2=127.0.0.1:${ports[4]},3=127.0.0.1:${ports[5]}"
+gateway_ports=("${ports[6]}" "${ports[7]}")
+
+start() { # start ROLE ID ARGS...: runs `sds ROLE ARGS` in the background, PID to ROLE-ID.pid
+  local role=$1 id=$2
+  shift 2
+  nohup dotnet "$sds_dll" "$role" "$@" >"$state/$role-$id.log" 2>&1 &
+  echo $! >"$state/$role-$id.pid"
+}
+
+fail() {
+  echo "up.sh: $*" >&2
+  for log in "$state"/*.log; do echo "--- $log" >&2; tail -n 5 "$log" >&2; done
+  "$here/down.sh" "$state" >&2 || true
+  exit 1
+}
+
+deadline=$((SECONDS + timeout_s))
+for id in 1 2 3; do
+  start meta "$id" --id "$id" --peers "$meta_peers" --data "$state/meta-$id" --replicas 3 --pg-count "$pgs"
+done
+for id in 1 2 3; do
+  start storage "$id" --id "$id" --listen "127.0.0.1:${ports[$((id + 2))]}" --data "$state/storage-$id" \
+    --peers "$storage_peers" --pgs "$pgs" --replicas 3 --block-size "$block" --meta "$meta_api"
+done
+
+sds() { dotnet "$sds_dll" "$@" --api "$meta_api" --timeout 20; }
+until sds status >/dev/null 2>&1; do
+  (( SECONDS < deadline )) || fail "meta did not elect a leader in ${timeout_s}s"
+  sleep 0.5
+done
+sds volume create demo --size 1GiB --block-size "$block" --replicas 3 >/dev/null || fail "volume create failed"
+sds target create "$iqn" --alias sds-demo >/dev/null || fail "target create failed"
+sds lun map "$iqn" 0 demo >/dev/null || fail "lun map failed"
+
+for id in 1 2; do
+  start gateway "$id" --id "gateway-$id" --meta "$meta_api" --portal "127.0.0.1:${gateway_ports[$((id - 1))]}" \
+    --storage "$storage_peers" --pgs "$pgs" --replicas 3 --block-size "$block" --data "$state/gateway-$id"
+done
+
+urls=()
+for id in 1 2; do
+  url="iscsi://127.0.0.1:${gateway_ports[$((id - 1))]}/$iqn/0"
+  until iscsi-inq "$url" >/dev/null 2>&1; do
+    (( SECONDS < deadline )) || fail "gateway $id did not answer iscsi-inq on $url in ${timeout_s}s"
+    sleep 0.5
+  done
+  urls+=("$url")
+done
+
+printf '%s\n' "${urls[@]}"
+echo "127.0.0.1:${ports[0]}"
