@@ -48,6 +48,51 @@ public sealed class TelemetryTests(ITestOutputHelper output)
         static bool IsScsiWrite(ReceivedSpan span) => span.Name.StartsWith("SCSI WRITE", StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Issue #7: one SCSI WRITE through a gateway of the local cluster is one trace — the gateway's command span,
+    /// its Storage.Io client span, the PG leader's server span and the apply span on every replica.
+    /// </summary>
+    [ToolFact("qemu-io", "iscsi-inq")]
+    public async Task ScsiWriteThroughTheClusterIsOneTraceAcrossEveryHop()
+    {
+        await using OtlpReceiver receiver = await OtlpReceiver.StartAsync();
+        await using Cluster.LocalCluster cluster = await Cluster.LocalCluster.StartAsync(ExportTo(receiver));
+        Tools.Result write = new(1, "", "", false);
+        for (DateTime until = DateTime.UtcNow + TimeSpan.FromMinutes(2); DateTime.UtcNow < until;)
+        {
+            // One 4 KiB write inside one chunk: exactly one storage request per attempt.
+            write = await Tools.RunAsync("qemu-io", ["-f", "raw", "-c", "write -P 0x7e 8192 4096", cluster.Urls[0]], TimeSpan.FromMinutes(1));
+            if (write.ExitCode == 0 && !write.StandardOutput.Contains("error", StringComparison.OrdinalIgnoreCase)) break;
+            await Task.Delay(1000);
+        }
+
+        Assert.True(write.ExitCode == 0, write.StandardOutput + write.StandardError);
+        IReadOnlyList<ReceivedSpan> spans = await receiver.WaitForSpansAsync(s => CompleteTrace(s) is not null, Wait);
+        List<ReceivedSpan>? trace = CompleteTrace(spans);
+        Assert.True(trace is not null, "a SCSI WRITE trace with gateway, client, leader and three apply spans: " +
+            string.Join("; ", spans.Where(s => s.Name.StartsWith("SCSI WRITE", StringComparison.Ordinal) || s.Scope == "Sds.Storage").Select(s => $"{s.Instance}:{s.Name}:{s.TraceId[..8]}")));
+        foreach (ReceivedSpan s in trace!) output.WriteLine($"{s.Instance,-12} {s.Name,-22} span {s.SpanId} parent {s.ParentSpanId}");
+
+        // A trace whose root is the gateway's SCSI WRITE span, with the storage client span under it, a served
+        // attempt under that, and an apply span on three distinct replicas under the serving leader's span.
+        static List<ReceivedSpan>? CompleteTrace(IReadOnlyList<ReceivedSpan> all)
+        {
+            foreach (ReceivedSpan root in all.Where(s => s.Name.StartsWith("SCSI WRITE", StringComparison.Ordinal) && s.Service == "sds-gateway" && s.ParentSpanId == ""))
+            {
+                List<ReceivedSpan> trace = all.Where(s => s.TraceId == root.TraceId).ToList();
+                ReceivedSpan? client = trace.FirstOrDefault(s => s.Name == "Storage.Io write" && s.Kind == 3 && s.ParentSpanId == root.SpanId && s.Instance == root.Instance);
+                if (client is null) continue;
+                foreach (ReceivedSpan leader in trace.Where(s => s.Name == "Storage.Io write" && s.Kind == 2 && s.ParentSpanId == client.SpanId))
+                {
+                    List<ReceivedSpan> applies = trace.Where(s => s.Name == "PG apply" && s.ParentSpanId == leader.SpanId).ToList();
+                    if (applies.Select(a => a.Instance).Distinct().Count() >= 3) return [root, client, leader, .. applies];
+                }
+            }
+
+            return null;
+        }
+    }
+
     [Fact]
     public async Task StorageWriteIsOneTraceFromClientToEveryReplica()
     {

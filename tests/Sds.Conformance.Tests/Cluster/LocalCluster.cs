@@ -32,12 +32,16 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>The PID up.sh wrote for ROLE-ID.</summary>
     public int Pid(string roleAndId) => int.Parse(File.ReadAllText(Path.Combine(State, roleAndId + ".pid")).Trim());
 
-    /// <summary>Runs up.sh; fails the test with its output when it does not succeed.</summary>
-    public static async Task<LocalCluster> StartAsync()
+    /// <summary>
+    /// Runs up.sh; fails the test with its output when it does not succeed. Every process of the cluster inherits
+    /// <paramref name="extraEnvironment"/> (e.g. the OTLP endpoint).
+    /// </summary>
+    public static async Task<LocalCluster> StartAsync(IReadOnlyDictionary<string, string>? extraEnvironment = null)
     {
         string root = RepositoryRoot();
         string state = Path.Combine(Path.GetTempPath(), "sds-local-" + Guid.NewGuid().ToString("N"));
         var environment = new Dictionary<string, string> { ["SDS_DLL"] = SdsServer.SdsDll(), ["SDS_UP_TIMEOUT"] = "240" };
+        foreach ((string name, string value) in extraEnvironment ?? new Dictionary<string, string>()) environment[name] = value;
         Tools.Result up = await Tools.RunAsync("bash", [Path.Combine(root, "deploy/local/up.sh"), state], TimeSpan.FromMinutes(5), environment);
         string[] lines = up.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         if (up.ExitCode != 0 || lines.Length != 3)
