@@ -2,7 +2,7 @@
 # Starts a local SdsTarget cluster on 127.0.0.1 (DESIGN.md §7): 3 `sds meta` + 3 `sds storage` + 2 `sds gateway`
 # processes on free ports, creates the demo volume (1 GiB, 512-byte blocks, replicas 3), target
 # iqn.2026-11.io.sds:demo and its LUN 0, waits until iscsi-inq answers through both gateways, then prints, one
-# per line: the demo LUN's URL through gateway 1, through gateway 2, and the management API address.
+# per line: the demo LUN's URL through gateway 1, through gateway 2, and the management API addresses (`--api`).
 # Every process's PID is in STATE_DIR/<role>-<id>.pid; its output in STATE_DIR/<role>-<id>.log.
 # Usage: deploy/local/up.sh STATE_DIR      (stop with deploy/local/down.sh STATE_DIR)
 # Environment: SDS_DLL (default: cli/bin/Release/net10.0/sds.dll of this checkout), SDS_UP_TIMEOUT (s, 180),
@@ -107,4 +107,5 @@ for id in 1 2; do
 done
 
 printf '%s\n' "${urls[@]}"
-echo "127.0.0.1:${ports[0]}"
+# Every meta member: an admin call given a single follower does not reach the leader today (see docs/decisions.md).
+echo "$meta_api"

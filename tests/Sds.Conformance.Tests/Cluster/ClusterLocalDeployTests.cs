@@ -20,7 +20,7 @@ public sealed class ClusterLocalDeployTests
         Assert.Matches($@"^iscsi://127\.0\.0\.1:\d+/{Iqn}/0$", lines[0]);
         Assert.Matches($@"^iscsi://127\.0\.0\.1:\d+/{Iqn}/0$", lines[1]);
         Assert.NotEqual(lines[0], lines[1]);
-        Assert.Matches(@"^127\.0\.0\.1:\d+$", lines[2]);
+        Assert.Matches(@"^127\.0\.0\.1:\d+(,127\.0\.0\.1:\d+){2}$", lines[2]);
         string[] expectedPidFiles = ["gateway-1", "gateway-2", "meta-1", "meta-2", "meta-3", "storage-1", "storage-2", "storage-3"];
         Assert.Equal(expectedPidFiles, Directory.GetFiles(state, "*.pid").Select(f => Path.GetFileNameWithoutExtension(f)).Order().ToArray());
         List<int> pids = Directory.GetFiles(state, "*.pid").Select(f => int.Parse(File.ReadAllText(f).Trim())).ToList();
