@@ -8,16 +8,12 @@ internal sealed class GatewayArguments
 {
     public const string Usage = """
         sds gateway --id ID --meta HOST:PORT[,HOST:PORT...] --portal HOST:PORT [--portal HOST:PORT]...
-                    --storage ID=HOST:PORT[,ID=HOST:PORT...] [--pgs N] [--replicas R]
                     [--io-timeout-ms MS] [--block-size 512|4096] [--data DIR]
           --id ID                this gateway's node id in the cluster map (stable across restarts)
-          --meta LIST            meta members (their API addresses); the gateway follows the leader
+          --meta LIST            meta members (their API addresses); the gateway follows the leader, and
+                                 storage placement (PG count, members, storage addresses) comes from meta's map
           --portal HOST:PORT     iSCSI portal; repeat for more (all portals of one gateway are one SCSI
                                  target port: one TPGT, one ALUA target port group assigned by meta)
-          --storage LIST         storage nodes id=host:port (static placement, as `sds storage --peers`,
-                                 until placement is read from the cluster map)
-          --pgs N                placement groups (default 64; must equal the storage nodes')
-          --replicas R           copies per chunk (default 3, or the storage node count if fewer)
           --io-timeout-ms MS     time budget of one storage request across retries (default 15000)
           --block-size BYTES     the storage nodes' --block-size (default 4096); only volumes with this
                                  logical block size are exported
@@ -29,12 +25,6 @@ internal sealed class GatewayArguments
     public List<string> Meta { get; } = [];
 
     public List<IPEndPoint> Portals { get; } = [];
-
-    public Dictionary<ulong, string> Storage { get; } = [];
-
-    public int Pgs { get; private set; } = 64;
-
-    public int Replicas { get; private set; }
 
     public TimeSpan IoTimeout { get; private set; } = TimeSpan.FromSeconds(15);
 
@@ -74,26 +64,6 @@ internal sealed class GatewayArguments
 
                     parsed.Portals.Add(endPoint!);
                     break;
-                case "--storage":
-                    foreach (string peer in value.Split(',', StringSplitOptions.RemoveEmptyEntries))
-                    {
-                        string[] parts = peer.Split('=', 2);
-                        if (parts.Length != 2 || !ulong.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out ulong peerId) || peerId == 0 || !parts[1].Contains(':', StringComparison.Ordinal))
-                        {
-                            error = $"--storage: '{peer}' is not id=host:port";
-                            return null;
-                        }
-
-                        parsed.Storage[peerId] = parts[1];
-                    }
-
-                    break;
-                case "--pgs" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int pgs) && pgs is > 0 and <= 65536:
-                    parsed.Pgs = pgs;
-                    break;
-                case "--replicas" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int replicas) && replicas is > 0 and <= 7:
-                    parsed.Replicas = replicas;
-                    break;
                 case "--io-timeout-ms" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int timeout) && timeout is >= 100 and <= 600_000:
                     parsed.IoTimeout = TimeSpan.FromMilliseconds(timeout);
                     break;
@@ -109,22 +79,15 @@ internal sealed class GatewayArguments
             }
         }
 
-        if (parsed.Id.Length == 0 || parsed.Meta.Count == 0 || parsed.Portals.Count == 0 || parsed.Storage.Count == 0)
+        if (parsed.Id.Length == 0 || parsed.Meta.Count == 0 || parsed.Portals.Count == 0)
         {
-            error = "--id, --meta, --portal and --storage are required";
+            error = "--id, --meta and --portal are required";
             return null;
         }
 
         if (parsed.Portals.Select(static p => p.ToString()).Distinct().Count() != parsed.Portals.Count)
         {
             error = "a --portal is given twice";
-            return null;
-        }
-
-        parsed.Replicas = parsed.Replicas == 0 ? Math.Min(3, parsed.Storage.Count) : parsed.Replicas;
-        if (parsed.Replicas > parsed.Storage.Count)
-        {
-            error = $"--replicas {parsed.Replicas} needs at least that many --storage nodes";
             return null;
         }
 

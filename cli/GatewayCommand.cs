@@ -57,7 +57,11 @@ internal static class GatewayCommand
         var catalog = new TargetCatalog();
         foreach (IPEndPoint endPoint in arguments.Portals) catalog.AddPortal(new Portal(endPoint, relativePort, relativePort, portGroup));
         var portGroups = new ClusterTargetPortGroupProvider();
-        var placement = new StaticPlacementSource(arguments.Storage, arguments.Pgs, arguments.Replicas);
+        // Placement from meta's cluster map (DESIGN.md §4), the same MetaPlacementSource the storage nodes follow: PG
+        // members, epochs and storage addresses change as meta replaces a dead node, and requests route by the newest.
+        // Fed before membership.Start() so the mirror's first map is not missed.
+        var placement = new MetaPlacementSource();
+        membership.Mirror.Changed += map => placement.Apply(map);
         await using var storage = new StorageClient(placement, new StorageClientOptions { RequestTimeout = arguments.IoTimeout });
         // Reservations live in meta and are judged from the watched copy (DESIGN.md §6, MetaPersistentReservations):
         // one per logical unit, fed every map version from the mirror's Changed event (cheap, non-blocking).
@@ -73,7 +77,13 @@ internal static class GatewayCommand
                 map.Targets.ToDictionary(static t => t.Iqn, StringComparer.Ordinal),
                 stop.Token);
             membership.AppliedVersion = Math.Max(membership.AppliedVersion, map.Version);
-            firstMap.TrySetResult();
+            // A StorageClient maps chunk → PG modulo the PG count, so no I/O before the map carries it: meta's leader
+            // sets it when the cluster is first initialized, a later version than the very first map may be.
+            placement.Apply(map);
+            if (placement.PlacementGroupCount > 0)
+            {
+                firstMap.TrySetResult();
+            }
         };
         membership.Start();
         try
@@ -103,7 +113,7 @@ internal static class GatewayCommand
         }
 
         foreach (PortalListener listener in listeners) listener.Start();
-        logger.LogInformation("sds gateway {Id} ready on {Portals} (target port group {Group})", arguments.Id, string.Join(", ", arguments.Portals), portGroup);
+        logger.LogInformation("sds gateway {Id} ready on {Portals} (target port group {Group}, {Pgs} PGs, placement from meta)", arguments.Id, string.Join(", ", arguments.Portals), portGroup, placement.PlacementGroupCount);
         try
         {
             await Task.Delay(Timeout.Infinite, stop.Token);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stops the processes deploy/local/up.sh started: exactly the PIDs in STATE_DIR/*.pid, each only if it is still
 # an `sds` process (a recycled PID is left alone). SIGTERM first, SIGKILL after 10 s. Removes the PID files;
-# keeps data and logs. Usage: deploy/local/down.sh STATE_DIR
+# keeps data and logs. A PID that already exited (e.g. a storage node killed in a test) is skipped quietly. Usage: deploy/local/down.sh STATE_DIR
 set -uo pipefail
 
 if [[ $# -ne 1 ]]; then
@@ -13,7 +13,7 @@ shopt -s nullglob
 pids=()
 for file in "$state"/*.pid; do
   pid=$(<"$file")
-  if [[ $pid =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'sds\.dll'; then
+  if [[ $pid =~ ^[0-9]+$ ]] && { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -q 'sds\.dll'; then
     kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
   fi
   rm -f "$file"

@@ -2,10 +2,11 @@
 # Starts a local SdsTarget cluster on 127.0.0.1 (DESIGN.md §7): 3 `sds meta` + 3 `sds storage` + 2 `sds gateway`
 # processes on free ports, creates the demo volume (1 GiB, 512-byte blocks, replicas 3), target
 # iqn.2026-11.io.sds:demo and its LUN 0, waits until iscsi-inq answers through both gateways, then prints, one
-# per line: the demo LUN's URL through gateway 1, through gateway 2, and the management API address.
+# per line: the demo LUN's URL through gateway 1, through gateway 2, and the management API addresses (`--api`).
 # Every process's PID is in STATE_DIR/<role>-<id>.pid; its output in STATE_DIR/<role>-<id>.log.
 # Usage: deploy/local/up.sh STATE_DIR      (stop with deploy/local/down.sh STATE_DIR)
-# Environment: SDS_DLL (default: cli/bin/Release/net10.0/sds.dll of this checkout), SDS_UP_TIMEOUT (s, 180).
+# Environment: SDS_DLL (default: cli/bin/Release/net10.0/sds.dll of this checkout), SDS_UP_TIMEOUT (s, 180),
+# SDS_NODE_DOWN_MS / SDS_NODE_OUT_MS (meta's grace periods for a silent storage node, ms; 2000 / 6000).
 set -euo pipefail
 
 if [[ $# -ne 1 ]]; then
@@ -22,6 +23,8 @@ pgs=64
 # The storage block is the volumes' logical block (gateway/Block/README.md). 512 like the single-process demo
 # LU: libiscsi's test suite assumes 512-byte blocks in several tests, and QEMU 7.2 mishandles some 4 KiB LUs.
 block=512
+down_ms=${SDS_NODE_DOWN_MS:-2000}
+out_ms=${SDS_NODE_OUT_MS:-6000}
 
 if [[ ! -f $sds_dll ]]; then
   echo "up.sh: $sds_dll not found; build first: dotnet build -c Release cli/Sds.Cli.csproj" >&2
@@ -47,7 +50,6 @@ PY
 )
 meta_peers="1=127.0.0.1:${ports[0]},2=127.0.0.1:${ports[1]},3=127.0.0.1:${ports[2]}"
 meta_api="127.0.0.1:${ports[0]},127.0.0.1:${ports[1]},127.0.0.1:${ports[2]}"
-storage_peers="1=127.0.0.1:${ports[3]},2=127.0.0.1:${ports[4]},3=127.0.0.1:${ports[5]}"
 gateway_ports=("${ports[6]}" "${ports[7]}")
 
 start() { # start ROLE ID ARGS...: runs `sds ROLE ARGS` in the background, PID to ROLE-ID.pid
@@ -65,12 +67,19 @@ fail() {
 }
 
 deadline=$((SECONDS + timeout_s))
+# Meta owns placement (DESIGN.md §4): it sets the PG count and default replicas when the cluster is first
+# initialized, places PG members over the up storage nodes, and after the grace periods replaces a dead one.
+# A demo's grace is short so a kill -9 is seen at once: DOWN after SDS_NODE_DOWN_MS (default 2 s) of silence,
+# OUT (its copies rebuilt on the other nodes, when there are enough) after SDS_NODE_OUT_MS (default 6 s).
+# Production defaults are 10 s and 10 min (`sds meta --help`): a reboot should not trigger a full rebuild.
 for id in 1 2 3; do
-  start meta "$id" --id "$id" --peers "$meta_peers" --data "$state/meta-$id" --replicas 3 --pg-count "$pgs"
+  start meta "$id" --id "$id" --peers "$meta_peers" --data "$state/meta-$id" --replicas 3 --pg-count "$pgs" \
+    --node-down-ms "$down_ms" --node-out-ms "$out_ms"
 done
+# Storage nodes register with meta as storage-1..3 and follow its placement (no static --peers).
 for id in 1 2 3; do
   start storage "$id" --id "$id" --listen "127.0.0.1:${ports[$((id + 2))]}" --data "$state/storage-$id" \
-    --peers "$storage_peers" --pgs "$pgs" --replicas 3 --block-size "$block" --meta "$meta_api"
+    --block-size "$block" --meta "$meta_api"
 done
 
 sds() { dotnet "$sds_dll" "$@" --api "$meta_api" --timeout 20; }
@@ -84,7 +93,7 @@ sds lun map "$iqn" 0 demo >/dev/null || fail "lun map failed"
 
 for id in 1 2; do
   start gateway "$id" --id "gateway-$id" --meta "$meta_api" --portal "127.0.0.1:${gateway_ports[$((id - 1))]}" \
-    --storage "$storage_peers" --pgs "$pgs" --replicas 3 --block-size "$block" --data "$state/gateway-$id"
+    --block-size "$block" --data "$state/gateway-$id"
 done
 
 urls=()
@@ -98,4 +107,5 @@ for id in 1 2; do
 done
 
 printf '%s\n' "${urls[@]}"
-echo "127.0.0.1:${ports[0]}"
+# Every meta member: an admin call given a single follower does not reach the leader today (see docs/decisions.md).
+echo "$meta_api"
