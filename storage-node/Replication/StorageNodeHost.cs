@@ -353,10 +353,10 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
     private async Task FetchSnapshotAsync(ulong groupId, uint pgId, Message message)
     {
         bool ok = await fetcher!.FetchAsync(pgId, message.From, stopping.Token).ConfigureAwait(false);
-        if (!TryEnqueue(new LoopItem(LoopItemKind.SnapshotFetched, groupId, message, Failed: !ok)))
+        // The replica stays frozen until this item is handled, so it must get in (the inbox may be full for a moment).
+        while (!TryEnqueue(new LoopItem(LoopItemKind.SnapshotFetched, groupId, message, Failed: !ok)) && !stopping.IsCancellationRequested)
         {
-            // Inbox full or stopping; the leader sends the snapshot again. The flag must still clear.
-            TryEnqueue(new LoopItem(LoopItemKind.SnapshotFetched, groupId, message, Failed: true));
+            await Task.Delay(1).ConfigureAwait(false);
         }
     }
 
