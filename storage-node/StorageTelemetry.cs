@@ -31,6 +31,9 @@ public static class StorageTelemetry
     /// <summary>Raft commit latency: proposal to applied on the leader.</summary>
     internal static readonly Histogram<double> CommitLatency = Meter.CreateHistogram<double>("sds.storage.raft.commit.duration", "ms", "PG proposal to apply on the leader.");
 
+    /// <summary>True when a span or a metric of the serving side wants the request.</summary>
+    internal static bool Observed => Source.HasListeners() || Latency.Enabled || Requests.Enabled || Bytes.Enabled;
+
     /// <summary>A constant name per op (span names and metric tags without allocating).</summary>
     public static string OpName(Sds.Proto.V1.IoRequest.OpOneofCase op) => op switch
     {

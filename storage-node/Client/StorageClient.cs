@@ -129,12 +129,16 @@ public sealed class StorageClient : IAsyncDisposable
     /// The routing loop: leader from the cache or the next member, NOT_LEADER → the hinted leader, unreachable
     /// or BUSY or no leader → the next member after a short backoff, until the request timeout.
     /// </summary>
-    private async Task<IoResponse> SendAsync(IoRequest request, IoTarget target, CancellationToken cancellationToken, StrongBox<bool>? ambiguous = null)
+    // Untraced requests go straight to the routing loop: no second state machine per I/O.
+    private Task<IoResponse> SendAsync(IoRequest request, IoTarget target, CancellationToken cancellationToken, StrongBox<bool>? ambiguous = null) =>
+        StorageTelemetry.Source.HasListeners()
+            ? SendTracedAsync(request, target, cancellationToken, ambiguous)
+            : RouteAsync(request, target, cancellationToken, ambiguous);
+
+    // One client span per request, retries included; its context travels in the request (DESIGN.md §8).
+    private async Task<IoResponse> SendTracedAsync(IoRequest request, IoTarget target, CancellationToken cancellationToken, StrongBox<bool>? ambiguous)
     {
-        // One client span per request, retries included; its context travels in the request (DESIGN.md §8).
-        using Activity? activity = StorageTelemetry.Source.HasListeners()
-            ? StorageTelemetry.Source.StartActivity(StorageTelemetry.SpanName(request.OpCase), ActivityKind.Client)
-            : null;
+        using Activity? activity = StorageTelemetry.Source.StartActivity(StorageTelemetry.SpanName(request.OpCase), ActivityKind.Client);
         if (activity is not null)
         {
             request.Traceparent = StorageTelemetry.TraceParentOf(activity);

@@ -48,27 +48,28 @@ internal sealed class StorageRequestExecutor
     /// <summary>Blocks this node rewrote from a replica after a checksum mismatch.</summary>
     public long BlocksRepaired => Interlocked.Read(ref blocksRepaired);
 
-    public async Task<IoResponse> ExecuteAsync(IoRequest request, CancellationToken cancellationToken)
+    // Unobserved requests go straight to the operation: no second state machine per I/O.
+    public Task<IoResponse> ExecuteAsync(IoRequest request, CancellationToken cancellationToken) =>
+        StorageTelemetry.Observed ? ExecuteObservedAsync(request, cancellationToken) : ExecuteOpAsync(request, cancellationToken);
+
+    private async Task<IoResponse> ExecuteObservedAsync(IoRequest request, CancellationToken cancellationToken)
     {
         string op = StorageTelemetry.OpName(request.OpCase);
-        long started = StorageTelemetry.Latency.Enabled ? Stopwatch.GetTimestamp() : 0;
+        long started = Stopwatch.GetTimestamp();
         // The leader's span continues the caller's trace; PgCommand.Create picks it up from Activity.Current so the
         // replicas' apply spans join the same trace.
         using Activity? activity = StorageTelemetry.StartFrom(StorageTelemetry.SpanName(request.OpCase), ActivityKind.Server, request.Traceparent);
         activity?.SetTag("sds.node", selfName);
         IoResponse response = await ExecuteOpAsync(request, cancellationToken).ConfigureAwait(false);
-        if (started != 0)
+        var tag = new KeyValuePair<string, object?>("op", op);
+        StorageTelemetry.Latency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, tag);
+        StorageTelemetry.Requests.Add(1, tag); // instruments skip the work when not enabled
+        StorageTelemetry.Bytes.Add(request.OpCase switch
         {
-            var tag = new KeyValuePair<string, object?>("op", op);
-            StorageTelemetry.Latency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, tag);
-            StorageTelemetry.Requests.Add(1, tag);
-            StorageTelemetry.Bytes.Add(request.OpCase switch
-            {
-                IoRequest.OpOneofCase.Write => request.Write.Data.Length,
-                IoRequest.OpOneofCase.Read => request.Read.LengthBytes,
-                _ => 0,
-            }, tag);
-        }
+            IoRequest.OpOneofCase.Write => request.Write.Data.Length,
+            IoRequest.OpOneofCase.Read => request.Read.LengthBytes,
+            _ => 0,
+        }, tag);
 
         activity?.SetTag("sds.io.status", StorageClient.StatusOf(response).Code.ToString());
         return response;
