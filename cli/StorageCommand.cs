@@ -49,6 +49,7 @@ internal static class StorageCommand
             return 1;
         }
 
+        using PosixSignalRegistration sigquit = DumpStateOnSigquit(node, stop);
         Console.WriteLine($"sds storage: node {arguments.Id} serving on {node.Address} ({arguments.Store} store, {arguments.Pgs} PGs, {arguments.Replicas} replicas, {arguments.Peers.Count} nodes)");
         await WaitAsync(stop);
         await node.DisposeAsync();
@@ -98,6 +99,7 @@ internal static class StorageCommand
         }
 
         membership.Attach(node.Host);
+        using PosixSignalRegistration sigquit = DumpStateOnSigquit(node, stop);
         Task status = Environment.GetEnvironmentVariable("SDS_STORAGE_STATUS_MS") is { } statusMs && int.TryParse(statusMs, out int periodMs) && periodMs > 0
             ? LogStatusAsync(node.Host, TimeSpan.FromMilliseconds(periodMs), stop)
             : Task.CompletedTask;
@@ -152,6 +154,18 @@ internal static class StorageCommand
             }
         }
     }
+
+    /// <summary>SIGQUIT prints every PG replica's Raft state without stopping (how a stalled PG is diagnosed).</summary>
+    private static PosixSignalRegistration DumpStateOnSigquit(StorageNode node, CancellationToken stop) =>
+        PosixSignalRegistration.Create(PosixSignal.SIGQUIT, context =>
+        {
+            context.Cancel = true;
+            _ = Task.Run(async () =>
+            {
+                string state = await node.Host.DescribeStateAsync(stop).WaitAsync(TimeSpan.FromSeconds(5), stop).ConfigureAwait(false);
+                Console.WriteLine("sds storage: state dump (SIGQUIT)\n" + state);
+            }, stop);
+        });
 
     private static void LogMembership(PgView view) =>
         Console.WriteLine($"sds storage: pg {view.PgId} epoch {view.Epoch} voters [{string.Join(',', view.Voters)}] learners [{string.Join(',', view.Learners)}]");

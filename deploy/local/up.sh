@@ -52,6 +52,9 @@ meta_peers="1=127.0.0.1:${ports[0]},2=127.0.0.1:${ports[1]},3=127.0.0.1:${ports[
 meta_api="127.0.0.1:${ports[0]},127.0.0.1:${ports[1]},127.0.0.1:${ports[2]}"
 gateway_ports=("${ports[6]}" "${ports[7]}")
 
+# Job control on: a non-interactive shell starts background jobs with SIGQUIT ignored, and .NET then never sees it
+# (SIGQUIT makes `sds storage` and `sds server` print their state without stopping).
+set -m
 start() { # start ROLE ID ARGS...: runs `sds ROLE ARGS` in the background, PID to ROLE-ID.pid
   local role=$1 id=$2
   shift 2

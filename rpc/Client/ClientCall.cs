@@ -809,6 +809,12 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall, IClientStre
             requestContent?.Complete();
             response?.Dispose();
         }
+        else
+        {
+            // The call failed (e.g. the connection was refused): HTTP may never ask for the request body, so the write
+            // pump must not keep waiting for it — aborting it fails the pump and every writer waiting for buffer space.
+            requestContent?.Abort();
+        }
 
         request?.Dispose();
         lock (gate)

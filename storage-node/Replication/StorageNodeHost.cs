@@ -97,6 +97,44 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
     /// </summary>
     public bool TryInvoke(Action action) => TryEnqueue(new LoopItem(LoopItemKind.Invoke, 0, State: action));
 
+    /// <summary>
+    /// Every replica's Raft state as text, read on the loop thread (diagnostics: <c>sds storage</c> prints it on
+    /// SIGQUIT, so a stalled PG can be seen from outside: role, indexes, a leader's view of each member).
+    /// </summary>
+    public async Task<string> DescribeStateAsync(CancellationToken cancellationToken)
+    {
+        var text = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!TryInvoke(() => text.TrySetResult(DescribeState())))
+        {
+            return "storage node loop refused the request (inbox full or stopping)";
+        }
+
+        return await text.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private string DescribeState()
+    {
+        var text = new System.Text.StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"node {options.NodeId}: {ordered.Count} replicas, inbox {Volatile.Read(ref inboxCount)}, ticks {ticks}, flush in flight {flushInFlight}, unreachable reports {UnreachableReports}\n");
+        foreach (PgReplica replica in ordered)
+        {
+            RawNode node = replica.Node;
+            ConfState conf = node.ConfState;
+            text.Append(CultureInfo.InvariantCulture, $"pg {replica.PgId} {node.Role} term {node.Term} leader {node.Leader} commit {node.Committed} applied {replica.Applied} last {node.LastIndex} first {replica.Log.FirstIndex} durable-applied {replica.Log.DurableApplied} epoch {replica.Epoch} fetching {replica.FetchingSnapshot} waiters {replica.HasWaiters} voters [{string.Join(',', conf.Voters)}] learners [{string.Join(',', conf.Learners)}]");
+            foreach (ulong member in conf.Voters.Concat(conf.Learners))
+            {
+                if (member != options.NodeId && node.TryGetProgress(member, out FollowerProgress progress))
+                {
+                    text.Append(CultureInfo.InvariantCulture, $" | {member}: match {progress.Match} next {progress.Next} {progress.State} active {progress.RecentActive}");
+                }
+            }
+
+            text.Append('\n');
+        }
+
+        return text.ToString();
+    }
+
     /// <summary>Admission of a write's log bytes against the Raft-log disk (librocksdb aborts on ENOSPC).</summary>
     public ChunkStatus AdmitProposal(long bytes) => engine.AdmitProposal(bytes);
 

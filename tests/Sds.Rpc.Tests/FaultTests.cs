@@ -64,6 +64,40 @@ public sealed class FaultTests
         Assert.Equal(StatusCode.Unavailable, error.StatusCode);
     }
 
+    /// <summary>
+    /// More than the write pump's buffer written on a bidi call whose connection is refused: every write must end
+    /// with UNAVAILABLE. Before the fix the pump waited for a request stream HTTP never opened, and a writer waiting
+    /// for buffer space hung forever (issue #7: a gateway's stream to a SIGKILLed storage node wedged for good).
+    /// </summary>
+    [Fact]
+    public async Task Writes_beyond_the_buffer_on_a_refused_connection_fail_instead_of_hanging()
+    {
+        var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        var client = new Echo.Echo.EchoClient(channel);
+        using var call = client.Bidi();
+        _ = call.ResponseStream.MoveNext(CancellationToken.None).ContinueWith(static t => t.Exception, TaskScheduler.Default);
+        string text = new('x', 256 * 1024);
+        RpcException? error = null;
+        for (int i = 0; i < 16 && error is null; i++)
+        {
+            try
+            {
+                await call.RequestStream.WriteAsync(new EchoRequest { Text = text }).WaitAsync(Bound);
+            }
+            catch (RpcException failed)
+            {
+                error = failed;
+            }
+        }
+
+        Assert.NotNull(error);
+        Assert.Equal(StatusCode.Unavailable, error!.StatusCode);
+    }
+
     [Fact]
     public async Task Starting_on_a_taken_port_fails_cleanly()
     {
