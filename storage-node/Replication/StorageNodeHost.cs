@@ -79,6 +79,12 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
     /// </summary>
     public event Action<PgView>? MembershipChanged;
 
+    /// <summary>
+    /// Raised on the loop thread for each snapshot message's fate (pg, snapshot index, sender, what happened); rare,
+    /// handlers must be quick. <c>sds storage</c> logs it.
+    /// </summary>
+    public event Action<uint, ulong, ulong, string>? SnapshotEvent;
+
     /// <summary>The published state of a PG replica on this node, or null when it hosts none.</summary>
     public PgView? View(uint pgId) => views.TryGetValue(pgId, out PgView? view) ? view : null;
 
@@ -208,7 +214,11 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
                 ticks++;
                 foreach (PgReplica replica in ordered)
                 {
-                    replica.Node.Tick();
+                    // A replica fetching snapshot data is frozen (see StepMessage): it must not campaign either.
+                    if (!replica.FetchingSnapshot)
+                    {
+                        replica.Node.Tick();
+                    }
                 }
 
                 if (ticks % 5 == 0)
@@ -297,6 +307,7 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
                 break;
             case LoopItemKind.SnapshotFetched:
                 replica.FetchingSnapshot = false;
+                SnapshotEvent?.Invoke(replica.PgId, item.Message!.Snapshot!.Metadata.Index, item.Message.From, item.Failed ? "fetch failed" : "fetched");
                 if (!item.Failed)
                 {
                     replica.Node.Step(item.Message!);
@@ -326,30 +337,64 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
 
     private void StepMessage(PgReplica replica, Message message)
     {
+        if (replica.FetchingSnapshot)
+        {
+            // While its chunk data is being replaced the replica must neither learn a commit index nor apply: a
+            // fetched piece is the sender's data as of its read, and an entry applied here meanwhile could be
+            // overwritten by an older value and then skipped when the snapshot restores (Raft §7 discards the
+            // log up to the snapshot). Dropped messages are retransmitted by Raft.
+            return;
+        }
+
         if (message.Type == MessageType.Snapshot)
         {
-            // A PG snapshot is its chunk data (raft.proto Snapshot: "empty for a PG"). Hold the message until the
-            // data is stored, so this replica never acknowledges a snapshot it does not have (Raft §7).
-            if (replica.FetchingSnapshot || fetcher is null)
-            {
-                return;
-            }
-
-            replica.FetchingSnapshot = true;
-            _ = FetchSnapshotAsync(replica.GroupId, replica.PgId, message);
+            HandleSnapshotMessage(replica, message);
             return;
         }
 
         replica.Node.Step(message);
     }
 
+    /// <summary>
+    /// A PG snapshot is its chunk data (raft.proto Snapshot: "empty for a PG"). The message is held until the data
+    /// is stored, so this replica never acknowledges a snapshot it does not have (Raft §7) — but the data is
+    /// fetched only when Raft will restore the snapshot and nothing else can change the replica meanwhile.
+    /// </summary>
+    private void HandleSnapshotMessage(PgReplica replica, Message message)
+    {
+        RawNode node = replica.Node;
+        ulong index = message.Snapshot!.Metadata.Index;
+        if (message.Term < node.Term || index <= node.Committed)
+        {
+            // Raft will not restore it (a stale term, or §7: nothing past our commit index — a duplicate sent
+            // while an earlier snapshot was being fetched). Step it so the leader learns our index, and leave the
+            // chunk data alone: the sender's data may be older than what this replica applied, and no entry would
+            // be applied again over it (issue #6: a block regressed to an old sequence on one replica).
+            SnapshotEvent?.Invoke(replica.PgId, index, message.From, "not fetched: Raft would not restore it (committed " + node.Committed.ToString(CultureInfo.InvariantCulture) + ")");
+            node.Step(message);
+            return;
+        }
+
+        if (fetcher is null || node.Role != RaftRole.Follower || replica.Applied != node.Committed)
+        {
+            // Committed entries are still to be applied (a restart's replay), or this replica is not a follower:
+            // fetching now would race those applies. Dropped; the leader sends the snapshot again after its
+            // next probe.
+            return;
+        }
+
+        replica.FetchingSnapshot = true;
+        SnapshotEvent?.Invoke(replica.PgId, index, message.From, "fetching (applied " + replica.Applied.ToString(CultureInfo.InvariantCulture) + ")");
+        _ = FetchSnapshotAsync(replica.GroupId, replica.PgId, message);
+    }
+
     private async Task FetchSnapshotAsync(ulong groupId, uint pgId, Message message)
     {
         bool ok = await fetcher!.FetchAsync(pgId, message.From, stopping.Token).ConfigureAwait(false);
-        if (!TryEnqueue(new LoopItem(LoopItemKind.SnapshotFetched, groupId, message, Failed: !ok)))
+        // The replica stays frozen until this item is handled, so it must get in (the inbox may be full for a moment).
+        while (!TryEnqueue(new LoopItem(LoopItemKind.SnapshotFetched, groupId, message, Failed: !ok)) && !stopping.IsCancellationRequested)
         {
-            // Inbox full or stopping; the leader sends the snapshot again. The flag must still clear.
-            TryEnqueue(new LoopItem(LoopItemKind.SnapshotFetched, groupId, message, Failed: true));
+            await Task.Delay(1).ConfigureAwait(false);
         }
     }
 
@@ -607,7 +652,7 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
         {
             if ((replica.Applied > replica.Log.DurableApplied || request.Done is not null) && !replica.FetchingSnapshot)
             {
-                request.Points[replica.GroupId] = (replica.Applied, replica.Node.ConfState);
+                request.Points[replica.GroupId] = (replica, replica.Applied, replica.Node.ConfState);
             }
         }
 
@@ -634,9 +679,9 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
     private void FinishFlush(FlushRequestState request)
     {
         flushInFlight = false;
-        foreach ((ulong groupId, (ulong applied, ConfState conf)) in request.Points)
+        foreach ((ulong groupId, (PgReplica captured, ulong applied, ConfState conf)) in request.Points)
         {
-            if (!replicas.TryGetValue(groupId, out PgReplica? replica) || applied < replica.Log.DurableApplied)
+            if (!replicas.TryGetValue(groupId, out PgReplica? replica) || !ReferenceEquals(replica, captured) || applied < replica.Log.DurableApplied)
             {
                 continue;
             }

@@ -131,6 +131,53 @@ public sealed class RecoveryTests
         }
     }
 
+    /// <summary>
+    /// Issue #6 (a restarted replica held sequence 81 of a block acknowledged at 233): a snapshot message that Raft
+    /// will not restore — here a duplicate, the leader having sent another while the first was being fetched —
+    /// must not touch the replica's chunks. The data a fetch brings is the sender's as of its read, possibly older
+    /// than what this replica applied (simulated by putting an older value of one block in the leader's store),
+    /// and since Raft does not restore the snapshot no entry is applied again over it: before the fix the
+    /// follower's block went back to the older value for good.
+    /// </summary>
+    [Fact]
+    public async Task SnapshotThatRaftWillNotRestoreLeavesTheFollowersChunksAlone()
+    {
+        await using TestCluster cluster = await TestCluster.StartAsync(nodeCount: 3, pgs: 1, replicas: 3);
+        await cluster.WaitForLeadersAsync(1);
+        await using StorageClient client = cluster.NewClient();
+        const ulong offset = 0;
+        Assert.Equal(IoStatusCode.Ok, (await client.WriteAsync(Volume, 0, offset, VerifiableBlock.Create(81, 0, offset))).Code);
+        Assert.Equal(IoStatusCode.Ok, (await client.WriteAsync(Volume, 0, offset, VerifiableBlock.Create(233, 0, offset))).Code);
+        await cluster.WaitForReplicasAppliedAsync(0);
+        ulong leader = cluster.LeaderOf(0);
+        ulong follower = cluster.Nodes.Keys.First(id => id != leader);
+        StorageNode node = cluster.Nodes[follower];
+        var key = new ChunkKey(Volume, 0);
+
+        // The leader's copy as a fetch could have read it just before the leader applied sequence 233.
+        Assert.Equal(ChunkStatus.Ok, cluster.Nodes[leader].Host.Store.Write(key, (long)offset, VerifiableBlock.Create(81, 0, offset)));
+
+        // A snapshot message as the leader sends it (the PG's snapshot point: index 1, the bootstrap members).
+        Sds.Storage.Replication.PgView view = cluster.Nodes[leader].Host.View(0)!;
+        var snapshot = new Raft.Snapshot(new Raft.SnapshotMetadata(1, 1, new Raft.ConfState([.. cluster.Placement.GetAssignment(0).Bootstrap], [])), ReadOnlyMemory<byte>.Empty);
+        var outcome = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        node.Host.SnapshotEvent += (pg, index, from, what) =>
+        {
+            if (!what.StartsWith("fetching", StringComparison.Ordinal))
+            {
+                outcome.TrySetResult(what);
+            }
+        };
+        Assert.True(node.Host.Deliver(1, view.Epoch, new Raft.Message { Type = Raft.MessageType.Snapshot, From = leader, To = follower, Term = view.Term, Snapshot = snapshot }));
+        string what = await outcome.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        Console.WriteLine($"duplicate snapshot on member {follower}: {what}");
+
+        byte[] copy = new byte[VerifiableBlock.SizeBytes];
+        Assert.Equal(ChunkStatus.Ok, node.Executor.ReadLocal(key, (long)offset, copy, out _).Status);
+        Assert.Equal(233, VerifiableBlock.Verify(copy, 0, offset));
+        Assert.Equal(0, node.Fetcher.SnapshotsInstalled);
+    }
+
     private static void FlipBytes(TestCluster cluster, ulong node, ulong offset)
     {
         string path = Path.Combine(cluster.DataDirectory(node), "chunks", Volume.ToString("N"), 0UL.ToString("x16") + ".chunk");
