@@ -93,6 +93,8 @@ internal static class StorageCommand
         }
 
         node.Host.MembershipChanged += LogMembership;
+        node.Host.SnapshotEvent += static (pg, index, from, what) => Console.WriteLine($"sds storage: pg {pg} snapshot {index} from member {from}: {what}");
+        node.Host.ApplyFailed += static (pg, index, status) => Console.Error.WriteLine($"sds storage: ERROR pg {pg} entry {index} failed to apply here: {status}; this replica's chunks may differ from the others'");
         foreach (PgView view in node.Host.Views)
         {
             LogMembership(view); // replicas opened before the handler was attached

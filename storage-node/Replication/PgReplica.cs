@@ -21,10 +21,12 @@ internal sealed class PgReplica
     private readonly Dictionary<ulong, List<PgOperation>> readsByContext = [];
     private readonly List<(ulong Index, PgOperation Operation)> readsAwaitingApply = [];
     private readonly IChunkStore store;
+    private readonly Action<uint, ulong, PgResult>? applyFailed;
     private ulong nextReadContext;
 
-    public PgReplica(uint pgId, ulong epoch, RawNode node, RaftLogStorage log, IChunkStore store)
+    public PgReplica(uint pgId, ulong epoch, RawNode node, RaftLogStorage log, IChunkStore store, Action<uint, ulong, PgResult>? applyFailed = null)
     {
+        this.applyFailed = applyFailed;
         PgId = pgId;
         Epoch = epoch;
         Node = node;
@@ -123,6 +125,13 @@ internal sealed class PgReplica
             if (entry.Type != EntryType.ConfChange && !entry.Data.IsEmpty)
             {
                 result = Execute(entry.Data.Span);
+                if (result.Code is not (IoStatusCode.Ok or IoStatusCode.Miscompare or IoStatusCode.OutOfRange))
+                {
+                    // Every replica applies the same entries, so MISCOMPARE and OUT_OF_RANGE are the same everywhere;
+                    // any other failure (no space, I/O error) leaves this replica's chunks behind the others' — said
+                    // out loud, so a divergence is never silent.
+                    applyFailed?.Invoke(PgId, entry.Index, result);
+                }
             }
 
             Applied = entry.Index;

@@ -85,6 +85,12 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
     /// </summary>
     public event Action<uint, ulong, ulong, string>? SnapshotEvent;
 
+    /// <summary>
+    /// Raised on the loop thread when a committed entry failed to apply on this replica for a reason the other
+    /// replicas need not share (pg, index, status): its chunks may now differ from theirs. <c>sds storage</c> logs it.
+    /// </summary>
+    public event Action<uint, ulong, string>? ApplyFailed;
+
     /// <summary>The published state of a PG replica on this node, or null when it hosts none.</summary>
     public PgView? View(uint pgId) => views.TryGetValue(pgId, out PgView? view) ? view : null;
 
@@ -609,7 +615,7 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
             Applied = applied,
             Random = new SplitMix64Random(options.NodeId * 1_000_003UL + groupId),
         });
-        var replica = new PgReplica(assignment.PgId, assignment.Epoch, node, log, store);
+        var replica = new PgReplica(assignment.PgId, assignment.Epoch, node, log, store, (pg, index, result) => ApplyFailed?.Invoke(pg, index, result.Code.ToString() + " " + result.Message));
         replicas[groupId] = replica;
         views[assignment.PgId] = new PgView(assignment.PgId);
         RebuildOrder();
