@@ -1182,9 +1182,17 @@ internal sealed class IscsiConnection
         // Finished (which a login of the same target waits for, DepartingConnections) completes only after the
         // nexus loss's shared effects: the SPC-2 release of a dropped connection is in meta before the
         // initiator's next session is admitted (libiscsi Reserve6.ITNexusLoss; SAM-5 §6.3.4).
-        await nexusLost.ConfigureAwait(false);
-        _server.ConnectionClosed(this);
-        _finished.TrySetResult();
+        // A fault there is a bug (the reservation layer turns meta failures into logged outcomes); it still
+        // propagates, but only after the connection is accounted closed, so logins and shutdown are not held.
+        try
+        {
+            await nexusLost.ConfigureAwait(false);
+        }
+        finally
+        {
+            _server.ConnectionClosed(this);
+            _finished.TrySetResult();
+        }
     }
 
     private void LogRefused(string why) => _logger.LogInformation("dropping connection from {Remote}: {Why}", RemoteEndPoint, why);
