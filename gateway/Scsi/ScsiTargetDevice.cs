@@ -222,7 +222,7 @@ internal sealed class ScsiTargetDevice : IScsiTargetDevice
     }
 
     /// <inheritdoc />
-    public TaskManagementResponse ExecuteTaskManagement(TaskManagementFunction function, ITNexus nexus, ulong lun)
+    public async ValueTask<TaskManagementResponse> ExecuteTaskManagementAsync(TaskManagementFunction function, ITNexus nexus, ulong lun)
     {
         switch (function)
         {
@@ -237,12 +237,21 @@ internal sealed class ScsiTargetDevice : IScsiTargetDevice
                 if (!LunAddress.TryDecode(lun, out ushort resetLun) || GetLogicalUnit(resetLun) is not { } unit)
                     return TaskManagementResponse.LunDoesNotExist;
                 ResetLogicalUnit(unit, SenseCatalog.BusDeviceResetOccurred);
+                await unit.Reservations.ResetAsync(targetReset: false).ConfigureAwait(false);
                 return TaskManagementResponse.FunctionComplete;
             }
             case TaskManagementFunction.TargetWarmReset:
             case TaskManagementFunction.TargetColdReset:
-                foreach (LogicalUnit unit in LogicalUnits) ResetLogicalUnit(unit, SenseCatalog.PowerOnResetOccurred);
+            {
+                var shared = new List<Task>();
+                foreach (LogicalUnit unit in LogicalUnits)
+                {
+                    ResetLogicalUnit(unit, SenseCatalog.PowerOnResetOccurred);
+                    shared.Add(unit.Reservations.ResetAsync(targetReset: true).AsTask());
+                }
+                await Task.WhenAll(shared).ConfigureAwait(false);
                 return TaskManagementResponse.FunctionComplete;
+            }
             case TaskManagementFunction.ClearAca:
             case TaskManagementFunction.TaskReassign:
             default:
@@ -253,9 +262,10 @@ internal sealed class ScsiTargetDevice : IScsiTargetDevice
     // SAM-5 §6.3.3 logical unit reset: SPC-2 reservations are released, mode pages return to their
     // saved values, medium removal prevention ends (SBC-3 r36 §5.14), and every I_T nexus, the
     // requester's included, gets a unit attention. Persistent reservations survive (SPC-4 r37 §5.9.1).
+    // These are this gateway's nexuses; the SPC-2 release and the other gateways' nexuses are
+    // IPersistentReservations.ResetAsync's, which the caller awaits before answering.
     private static void ResetLogicalUnit(LogicalUnit unit, in Sense.SenseData condition)
     {
-        unit.Reservations.ReleaseSpc2();
         unit.Medium.Reset();
         unit.ModePages.RestoreSaved();
         unit.UnitAttentions.EstablishForAll(condition, except: null, replacesPending: true);
@@ -272,19 +282,24 @@ internal sealed class ScsiTargetDevice : IScsiTargetDevice
     }
 
     /// <inheritdoc />
-    public void NexusLost(ITNexus nexus)
+    public Task NexusLostAsync(ITNexus nexus)
     {
+        List<Task>? shared = null;
         lock (_gate)
         {
             _nexuses.Remove(nexus);
             foreach (LogicalUnit unit in LogicalUnits)
             {
                 unit.UnitAttentions.NexusLost(nexus);
-                // SPC-2 §5.5.1: an I_T nexus loss releases that nexus's SPC-2 reservation.
-                unit.Reservations.NexusLost(nexus);
+                // SPC-2 §5.5.1: an I_T nexus loss releases that nexus's SPC-2 reservation (on a cluster
+                // gateway a meta command, which the caller may wait for; it is started here, under the lock,
+                // so it is ordered before a new nexus of the same initiator port begins).
+                ValueTask released = unit.Reservations.NexusLostAsync(nexus);
+                if (!released.IsCompletedSuccessfully) (shared ??= new List<Task>()).Add(released.AsTask());
                 // SBC-3 r36 §5.14: and ends that nexus's prevention of medium removal.
                 unit.Medium.NexusLost(nexus);
             }
         }
+        return shared is null ? Task.CompletedTask : Task.WhenAll(shared);
     }
 }

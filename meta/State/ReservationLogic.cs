@@ -40,10 +40,26 @@ internal static class ReservationLogic
         var response = new UpdateReservationResponse { Result = ToResult(outcome) };
         if (outcome == PrOutcome.Good)
         {
-            var next = new ReservationState { VolumeId = volume.Id };
+            var next = new ReservationState
+            {
+                VolumeId = volume.Id,
+                ResetCount = stored?.ResetCount ?? 0,
+                ResetOrigin = stored?.ResetOrigin ?? string.Empty,
+                ResetKind = stored?.ResetKind ?? ResetKind.Unspecified,
+            };
             Codec.WriteTo(book, next);
-            var before = new ReservationState { VolumeId = volume.Id };
+            var before = next.Clone();
             Codec.WriteTo(Codec.ToBook(stored), before);
+            if (request.Action == ReservationAction.Spc2Reset)
+            {
+                // SAM-5 §6.3.3: a logical unit reset owes every I_T nexus a unit attention, on every gateway. The reset
+                // is counted here, in the state every gateway watches, so each raises it for the nexuses it holds
+                // (MetaPersistentReservations.Observe); the asking copy already raised it and skips its own origin.
+                next.ResetCount++;
+                next.ResetOrigin = request.ResetOrigin;
+                next.ResetKind = request.ResetKind == ResetKind.Unspecified ? ResetKind.LogicalUnit : request.ResetKind;
+            }
+
             if (!next.Equals(before))
             {
                 // The change count and the notices travel with the state, so every gateway raises the unit

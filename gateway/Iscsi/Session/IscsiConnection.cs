@@ -1089,10 +1089,13 @@ internal sealed class IscsiConnection
             // RFC 7143 §11.15: the Logout Response says the cleanup has completed, so the SCSI
             // layer's I_T nexus loss (SPC-2 reservation, medium removal prevention) happens first;
             // an initiator that logs in again right away must not find it still in force.
+            // On a cluster gateway the SPC-2 release is a meta command: the response waits for it, so the other
+            // initiator's RESERVE that follows this logout (libiscsi Reserve6.Logout) finds it released on any
+            // gateway. Bounded by the reservation layer's own meta timeouts.
             IscsiSession session = _session!;
             if (session.MarkClosed())
             {
-                _server.Registry.EndSession(session);
+                await _server.Registry.EndSession(session).ConfigureAwait(false);
                 _logger.LogInformation("session TSIH {Tsih} of {Initiator} closed", session.Tsih, session.InitiatorName);
             }
         }
@@ -1153,6 +1156,7 @@ internal sealed class IscsiConnection
         _closing.Cancel();
         _sender.MarkBroken();
         IscsiSession? session = _session;
+        Task nexusLost = Task.CompletedTask;
         if (session is not null)
         {
             // ERL 0: losing the connection ends the session; its tasks are aborted (RFC 7143 §7, ErrorRecoveryLevel 0).
@@ -1168,15 +1172,27 @@ internal sealed class IscsiConnection
             }
             if (session.MarkClosed())
             {
-                _server.Registry.EndSession(session);
+                nexusLost = _server.Registry.EndSession(session);
                 _logger.LogInformation("session TSIH {Tsih} of {Initiator} closed", session.Tsih, session.InitiatorName);
             }
         }
         try { await _writer.CompleteAsync().ConfigureAwait(false); } catch (IOException) { } catch (ObjectDisposedException) { }
         try { await _reader.CompleteAsync().ConfigureAwait(false); } catch (IOException) { } catch (ObjectDisposedException) { }
         try { _socket.Dispose(); } catch (ObjectDisposedException) { }
-        _server.ConnectionClosed(this);
-        _finished.TrySetResult();
+        // Finished (which a login of the same target waits for, DepartingConnections) completes only after the
+        // nexus loss's shared effects: the SPC-2 release of a dropped connection is in meta before the
+        // initiator's next session is admitted (libiscsi Reserve6.ITNexusLoss; SAM-5 §6.3.4).
+        // A fault there is a bug (the reservation layer turns meta failures into logged outcomes); it still
+        // propagates, but only after the connection is accounted closed, so logins and shutdown are not held.
+        try
+        {
+            await nexusLost.ConfigureAwait(false);
+        }
+        finally
+        {
+            _server.ConnectionClosed(this);
+            _finished.TrySetResult();
+        }
     }
 
     private void LogRefused(string why) => _logger.LogInformation("dropping connection from {Remote}: {Why}", RemoteEndPoint, why);

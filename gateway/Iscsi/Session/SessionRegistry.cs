@@ -80,14 +80,17 @@ internal sealed class SessionRegistry
     /// prevention ended), in one step with respect to <see cref="BeginNexus"/>. A nexus is equal by
     /// value across sessions (same initiator port, same target port): were the two steps apart, a new
     /// session of the same nexus registering in between would see its fresh state wiped by the
-    /// old session's late loss.
+    /// old session's late loss. Returns when the loss's local effects are done; the task completes when the
+    /// shared ones are too (a cluster gateway's SPC-2 release in meta), for callers that must not answer
+    /// before (Logout Response) or must not let the next login in before (connection cleanup).
     /// </summary>
-    public void EndSession(IscsiSession session)
+    public Task EndSession(IscsiSession session)
     {
         lock (_nexusGate)
         {
             Remove(session);
-            if (session.Nexus is not null && session.TryEndNexus()) session.Target!.Device.NexusLost(session.Nexus);
+            if (session.Nexus is not null && session.TryEndNexus()) return session.Target!.Device.NexusLostAsync(session.Nexus);
+            return Task.CompletedTask;
         }
     }
 
@@ -101,7 +104,9 @@ internal sealed class SessionRegistry
     {
         lock (_nexusGate)
         {
-            if (replaced?.Nexus is not null && replaced.TryEndNexus()) replaced.Target!.Device.NexusLost(replaced.Nexus);
+            // The shared part (a cluster SPC-2 release) is started, in order, but not waited for: this path
+            // runs only when the old cleanup outlived the drain timeout, i.e. meta is not answering anyway.
+            if (replaced?.Nexus is not null && replaced.TryEndNexus()) _ = replaced.Target!.Device.NexusLostAsync(replaced.Nexus);
             if (session.Nexus is not null) session.Target!.Device.NexusCreated(session.Nexus);
         }
     }

@@ -5,7 +5,7 @@ namespace Sds.Gateway.Iscsi.Session;
 /// <summary>
 /// Task management functions (RFC 7143 §11.5, SAM-5 §7): the iSCSI layer aborts and drains the
 /// affected commands (cancelling each <see cref="ScsiTask.CancellationToken"/>), then the SCSI
-/// layer applies its side effects through <see cref="IScsiTargetDevice.ExecuteTaskManagement"/>.
+/// layer applies its side effects through <see cref="IScsiTargetDevice.ExecuteTaskManagementAsync"/>.
 /// </summary>
 internal static class TaskManagement
 {
@@ -21,18 +21,18 @@ internal static class TaskManagement
                 return await AbortTaskAsync(connection, session, referencedTag, refCmdSN, cmdSN).ConfigureAwait(false);
             case TaskManagementFunction.AbortTaskSet:
                 await AbortAsync(connection, new List<IscsiSession> { session }, lun).ConfigureAwait(false);
-                return device.ExecuteTaskManagement(function, nexus, lun);
+                return await device.ExecuteTaskManagementAsync(function, nexus, lun).ConfigureAwait(false);
             case TaskManagementFunction.ClearTaskSet:
             case TaskManagementFunction.LogicalUnitReset:
                 // SAM-5 §7.4/§7.6: every I_T nexus's tasks on the LU end.
                 await AbortAsync(connection, connection.Server.Registry.SessionsOf(session.Target.Name), lun).ConfigureAwait(false);
-                return device.ExecuteTaskManagement(function, nexus, lun);
+                return await device.ExecuteTaskManagementAsync(function, nexus, lun).ConfigureAwait(false);
             case TaskManagementFunction.TargetWarmReset:
             case TaskManagementFunction.TargetColdReset:
                 await AbortAsync(connection, connection.Server.Registry.SessionsOf(session.Target.Name), null).ConfigureAwait(false);
-                return device.ExecuteTaskManagement(function, nexus, lun);
+                return await device.ExecuteTaskManagementAsync(function, nexus, lun).ConfigureAwait(false);
             case TaskManagementFunction.ClearAca:
-                return device.ExecuteTaskManagement(function, nexus, lun);
+                return await device.ExecuteTaskManagementAsync(function, nexus, lun).ConfigureAwait(false);
             case TaskManagementFunction.TaskReassign:
                 // RFC 7143 §11.5.1: task reassignment needs ErrorRecoveryLevel 2.
                 return TaskManagementResponse.TaskReassignmentNotSupported;

@@ -28,11 +28,15 @@ internal interface IPersistentReservations
     /// <summary>SPC-2 RELEASE(6/10) from <paramref name="nexus"/> (no effect unless it holds the reservation).</summary>
     ValueTask ReleaseSpc2Async(ITNexus nexus);
 
-    /// <summary>Drops any SPC-2 reservation (logical unit reset).</summary>
-    void ReleaseSpc2();
+    /// <summary>
+    /// Logical unit reset (<paramref name="targetReset"/> false) or target reset: drops any SPC-2 reservation
+    /// (SPC-2 §5.5.1). A shared implementation also tells the other gateways, which raise the reset's unit
+    /// attention for the nexuses they hold; the caller raises it for its own. Completes when that is done.
+    /// </summary>
+    ValueTask ResetAsync(bool targetReset);
 
-    /// <summary>I_T nexus loss.</summary>
-    void NexusLost(ITNexus nexus);
+    /// <summary>I_T nexus loss (SPC-2 §5.5.1: the nexus's SPC-2 reservation goes); completes when it is gone everywhere.</summary>
+    ValueTask NexusLostAsync(ITNexus nexus);
 
     /// <summary>REGISTER / REGISTER AND IGNORE EXISTING KEY.</summary>
     ValueTask<PrOutcome> RegisterAsync(ITNexus nexus, ulong key, ulong newKey, bool ignoreExisting, bool aptpl, List<RegistrantId> released);

@@ -5,6 +5,7 @@ using Wire = Sds.Proto.V1;
 namespace Sds.Gateway.Scsi.Reservations;
 
 using Sense = Sds.Gateway.Scsi.Sense.Sense;
+using SenseData = Sds.Gateway.Scsi.Sense.SenseData;
 
 /// <summary>
 /// Reservations of one logical unit of a cluster gateway (DESIGN.md §6): persistent reservations and
@@ -24,6 +25,11 @@ using Sense = Sds.Gateway.Scsi.Sense.Sense;
 /// <item>Unit attentions for preempted and released registrants are raised here, on whichever gateway holds
 /// the nexus, from the notices that travel with the replicated state (or from a state diff when versions were
 /// skipped); the lists PERSISTENT RESERVE OUT passes in stay empty, so nothing is raised twice.</item>
+/// <item>Logical unit and target resets are counted in the same state (<c>reset_count</c>, SAM-5 §6.3.3): the
+/// resetting gateway raises the unit attention for its own nexuses and awaits meta (whose barrier answers once
+/// every live gateway holds the new count); every other gateway raises it for its nexuses when it observes the
+/// count grow. The copy that asked recognises its own reset by <c>reset_origin</c> and does not raise it again,
+/// so each I_T nexus gets the condition once.</item>
 /// </list>
 /// Wiring (the gateway role, once per LU): build it after the mirror holds a map, with
 /// <c>new MetaPersistentReservations(volume.Id, adapter, lease, map.Version, StateOf(map, volume.Id), logger)</c>;
@@ -47,6 +53,8 @@ internal sealed class MetaPersistentReservations : IPersistentReservations
     private readonly ILogger? logger;
     private readonly TimeProvider time;
     private readonly Lock gate = new();
+    // Names this copy in the resets it asks meta for (ReservationState.reset_origin): unique per process and volume.
+    private readonly string origin = Guid.NewGuid().ToString("N");
     private readonly List<(ulong Version, TaskCompletionSource Reached)> waiters = new();
     // Replaced whole, never mutated after publication, so Check reads it without a lock.
     private volatile View view;
@@ -65,7 +73,7 @@ internal sealed class MetaPersistentReservations : IPersistentReservations
         this.lease = lease;
         this.logger = logger;
         this.time = time ?? TimeProvider.System;
-        view = new View(ReservationStateCodec.ToBook(state), state?.ChangeCount ?? 0);
+        view = new View(ReservationStateCodec.ToBook(state), state?.ChangeCount ?? 0, state?.ResetCount ?? 0);
         mirrorVersion = mapVersion;
     }
 
@@ -105,8 +113,10 @@ internal sealed class MetaPersistentReservations : IPersistentReservations
             if (count != old.ChangeCount)
             {
                 var book = ReservationStateCodec.ToBook(state);
+                ulong resets = state?.ResetCount ?? 0;
+                RaiseResetAttention(old, state, resets);
                 RaiseAttentions(old, book, state, count);
-                view = new View(book, count);
+                view = new View(book, count, Math.Max(resets, old.ResetCount));
                 changed = true;
             }
             mirrorVersion = mapVersion;
@@ -153,18 +163,33 @@ internal sealed class MetaPersistentReservations : IPersistentReservations
         await UpdateAsync(Request(nexus, Wire.ReservationAction.Spc2Release)).ConfigureAwait(false);
     }
 
-    /// <summary>Logical unit reset (SPC-2 §5.5.1): drops any SPC-2 reservation, in the background (a reset does not wait for meta).</summary>
-    public void ReleaseSpc2()
+    /// <summary>
+    /// Logical unit or target reset (SAM-5 §6.3.3, SPC-2 §5.5.1): one meta command drops any SPC-2 reservation and
+    /// counts the reset, so every other gateway raises the unit attention for its nexuses; completes when meta
+    /// answered, i.e. every live gateway holds it (the TMF response waits: libiscsi MultipathIO.Reset reads the
+    /// condition on the other path at once). Meta unreachable: logged; the local effects stand (the caller's).
+    /// </summary>
+    public async ValueTask ResetAsync(bool targetReset)
     {
-        if (view.Book.Spc2Holder is null) return;
-        _ = UpdateInBackgroundAsync(new Wire.UpdateReservationRequest { VolumeId = volumeId, Action = Wire.ReservationAction.Spc2Reset });
+        var request = new Wire.UpdateReservationRequest
+        {
+            VolumeId = volumeId,
+            Action = Wire.ReservationAction.Spc2Reset,
+            ResetOrigin = origin,
+            ResetKind = targetReset ? Wire.ResetKind.Target : Wire.ResetKind.LogicalUnit,
+        };
+        await UpdateLoggedAsync(request).ConfigureAwait(false);
     }
 
-    /// <summary>I_T nexus loss: releases that nexus's SPC-2 reservation in the background; registrations persist (SPC-4 r37 §5.9.5).</summary>
-    public void NexusLost(ITNexus nexus)
+    /// <summary>
+    /// I_T nexus loss: releases that nexus's SPC-2 reservation in meta; registrations persist (SPC-4 r37 §5.9.5).
+    /// Completes when meta answered (every live gateway holds the release) or gave up, so the session teardown can
+    /// finish after it: the next RESERVE of another initiator, on any gateway, finds it released.
+    /// </summary>
+    public async ValueTask NexusLostAsync(ITNexus nexus)
     {
         if (view.Book.Spc2Holder is not { } holder || holder != RegistrantId.Of(nexus)) return;
-        _ = UpdateInBackgroundAsync(Request(nexus, Wire.ReservationAction.Spc2Release));
+        await UpdateLoggedAsync(Request(nexus, Wire.ReservationAction.Spc2Release)).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -254,7 +279,7 @@ internal sealed class MetaPersistentReservations : IPersistentReservations
         return outcome;
     }
 
-    private async Task UpdateInBackgroundAsync(Wire.UpdateReservationRequest request)
+    private async Task UpdateLoggedAsync(Wire.UpdateReservationRequest request)
     {
         PrOutcome outcome = await UpdateAsync(request).ConfigureAwait(false);
         if (outcome != PrOutcome.Good) logger?.LogWarning("reservation {Action} on volume {Volume} ended {Outcome}", request.Action, volumeId, outcome);
@@ -279,6 +304,19 @@ internal sealed class MetaPersistentReservations : IPersistentReservations
             lock (gate) waiters.RemoveAll(w => ReferenceEquals(w.Reached, reached));
             return false;
         }
+    }
+
+    // SAM-5 §6.3.3/§6.3.4: resets counted since the last published copy owe this gateway's nexuses the reset's
+    // unit attention (superseding what they had pending, as the local reset does), except exactly the one reset
+    // this copy asked for itself: ScsiTargetDevice raised that one when it ran the reset.
+    private void RaiseResetAttention(View old, Wire.ReservationState? state, ulong resets)
+    {
+        if (state is null || resets <= old.ResetCount) return;
+        if (resets == old.ResetCount + 1 && state.ResetOrigin == origin) return;
+        UnitAttentionTable? table = Volatile.Read(ref attentions);
+        if (table is null) return;
+        SenseData condition = state.ResetKind == Wire.ResetKind.Target ? Sense.PowerOnResetOccurred : Sense.BusDeviceResetOccurred;
+        table.EstablishForAll(condition, except: null, replacesPending: true);
     }
 
     // SPC-4 r37 §5.9.10 (CLEAR: RESERVATIONS PREEMPTED), §5.9.11 (PREEMPT: REGISTRATIONS PREEMPTED) and
@@ -319,5 +357,5 @@ internal sealed class MetaPersistentReservations : IPersistentReservations
     }
 
     /// <summary>One published copy: the book (never changed after publication) and the change count it reflects.</summary>
-    private sealed record View(ReservationBook Book, ulong ChangeCount);
+    private sealed record View(ReservationBook Book, ulong ChangeCount, ulong ResetCount);
 }

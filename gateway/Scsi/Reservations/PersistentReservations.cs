@@ -74,24 +74,26 @@ internal sealed class PersistentReservations : IPersistentReservations
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Drops any SPC-2 reservation (logical unit reset, SPC-2 §5.5.1).</summary>
-    public void ReleaseSpc2()
+    /// <summary>Drops any SPC-2 reservation (logical unit or target reset, SPC-2 §5.5.1); one process, nothing to tell.</summary>
+    public ValueTask ResetAsync(bool targetReset)
     {
         lock (_gate)
         {
             _book.ReleaseSpc2();
             _reserved = _book.Reserved;
         }
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>I_T nexus loss: releases that nexus's SPC-2 reservation. Registrations persist (SPC-4 r37 §5.9.5).</summary>
-    public void NexusLost(ITNexus nexus)
+    public ValueTask NexusLostAsync(ITNexus nexus)
     {
         lock (_gate)
         {
             _book.ReleaseSpc2(RegistrantId.Of(nexus));
             _reserved = _book.Reserved;
         }
+        return ValueTask.CompletedTask;
     }
 
     /// <inheritdoc />

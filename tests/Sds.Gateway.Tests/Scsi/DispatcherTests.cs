@@ -86,7 +86,7 @@ public sealed class DispatcherTests
     }
 
     [Fact]
-    public void LogicalUnitResetRaisesUnitAttentionForEveryNexus()
+    public async Task LogicalUnitResetRaisesUnitAttentionForEveryNexus()
     {
         using var harness = new ScsiHarness(createNexus: true);
         ITNexus other = ScsiHarness.NexusFor("iqn.2026-11.io.sds:initiator-b", 0x23d000000002);
@@ -94,7 +94,7 @@ public sealed class DispatcherTests
         harness.Run(ScsiHarness.Hex("00 00 00 00 00 00"));
         harness.Run(ScsiHarness.Hex("00 00 00 00 00 00"), nexus: other);
         Assert.Equal(TaskManagementResponse.FunctionComplete,
-            harness.Target.ExecuteTaskManagement(TaskManagementFunction.LogicalUnitReset, harness.Nexus, LunAddress.ToWire(0)));
+            await harness.Target.ExecuteTaskManagementAsync(TaskManagementFunction.LogicalUnitReset, harness.Nexus, LunAddress.ToWire(0)));
         ScsiAssert.Check(harness.Run(ScsiHarness.Hex("00 00 00 00 00 00")), SenseKey.UnitAttention, 0x29, 0x03);
         ScsiAssert.Check(harness.Run(ScsiHarness.Hex("00 00 00 00 00 00"), nexus: other), SenseKey.UnitAttention, 0x29, 0x03);
     }

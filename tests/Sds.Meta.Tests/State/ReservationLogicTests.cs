@@ -83,6 +83,32 @@ public sealed class ReservationLogicTests
     }
 
     [Fact]
+    public void ResetsAreCountedWithTheirOriginAndKindAndSurviveLaterCommands()
+    {
+        // SAM-5 §6.3.3: every reset is a change (even with no SPC-2 reservation to drop), so every gateway's copy sees
+        // the count grow and raises the condition for its nexuses; origin and kind say who already did and which one.
+        ulong version = state.Version;
+        Assert.Equal(ReservationResult.Ok, Reset("gateway-a-copy", ResetKind.Unspecified));
+        ReservationState after = state.FindReservation(volumeId)!;
+        Assert.Equal((1ul, "gateway-a-copy", ResetKind.LogicalUnit), (after.ResetCount, after.ResetOrigin, after.ResetKind));
+        Assert.Equal(1ul, after.ChangeCount);
+        Assert.Equal(version + 1, state.Version);
+        Assert.Equal(state.Version, state.ReservationVersion);
+
+        Assert.Equal(ReservationResult.Ok, Run(ReservationAction.Spc2Reserve, A, 0));
+        Assert.Equal(ReservationResult.Ok, Reset("gateway-b-copy", ResetKind.Target));
+        after = state.FindReservation(volumeId)!;
+        Assert.Null(after.Spc2Holder);
+        Assert.Equal((2ul, "gateway-b-copy", ResetKind.Target), (after.ResetCount, after.ResetOrigin, after.ResetKind));
+
+        // A PR command afterwards keeps the count (a gateway must not see it go back and raise it again).
+        Assert.Equal(ReservationResult.Ok, Run(ReservationAction.Register, B, 0, 0xB));
+        after = state.FindReservation(volumeId)!;
+        Assert.Equal((2ul, "gateway-b-copy", ResetKind.Target), (after.ResetCount, after.ResetOrigin, after.ResetKind));
+        Assert.Equal(4ul, after.ChangeCount);
+    }
+
+    [Fact]
     public void RetriedRequestIdReturnsTheFirstResult()
     {
         Assert.Equal(ReservationResult.Ok, Run(ReservationAction.Register, A, 0, 0xA));
@@ -97,6 +123,12 @@ public sealed class ReservationLogicTests
         Assert.Null(retried.Reservation); // the answer itself is not kept…
         Assert.Equal(ReservationResult.Conflict, ReservationLogic.ResultOfRetry(retried)); // …but its result is
     }
+
+    private ReservationResult Reset(string origin, ResetKind kind) =>
+        state.Apply(new MetaCommand
+        {
+            UpdateReservation = new UpdateReservationRequest { VolumeId = volumeId, Action = ReservationAction.Spc2Reset, ResetOrigin = origin, ResetKind = kind },
+        }, out _).Reservation!.Result;
 
     private ReservationResult Run(ReservationAction action, ItNexus? nexus, ulong key, ulong serviceKey = 0, ReservationType type = ReservationType.None) =>
         state.Apply(new MetaCommand

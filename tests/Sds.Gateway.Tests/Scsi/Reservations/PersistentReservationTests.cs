@@ -163,14 +163,14 @@ public sealed class PersistentReservationTests
     }
 
     [Fact]
-    public void Spc2ReserveConflictsAndIsReleasedByNexusLoss()
+    public async Task Spc2ReserveConflictsAndIsReleasedByNexusLoss()
     {
         using var harness = new ScsiHarness();
         ScsiAssert.Good(harness.Run(ScsiHarness.Hex("16 00 00 00 00 00")));
         Assert.Equal(ScsiStatus.ReservationConflict, harness.Run(ScsiHarness.Hex("16 00 00 00 00 00"), nexus: B).Status);
         Assert.Equal(ScsiStatus.ReservationConflict, Read(harness, B).Status);
         ScsiAssert.Good(harness.Run(ScsiHarness.Hex("12 00 00 00 60 00"), nexus: B));
-        harness.Target.NexusLost(harness.Nexus);
+        await harness.Target.NexusLostAsync(harness.Nexus);
         ScsiAssert.Good(harness.Run(ScsiHarness.Hex("16 00 00 00 00 00"), nexus: B));
     }
 

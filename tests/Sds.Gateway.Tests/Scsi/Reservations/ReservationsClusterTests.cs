@@ -83,19 +83,54 @@ public sealed class ReservationsClusterTests : IDisposable
             ScsiAssert.Good(await RunAsync(b, hostB, Release6)); // not the holder: no effect, GOOD (SPC-2 §7.21)
             Assert.Equal(ScsiStatus.ReservationConflict, (await ReadAsync(b, hostB)).Status);
 
-            // I_T nexus loss on A releases A's SPC-2 reservation in meta (in the background); B then reserves.
-            a.Target.NexusLost(hostA);
-            ScsiTask reserveB = await RunAsync(b, hostB, Reserve6);
-            for (int attempt = 0; attempt < 200 && reserveB.Status == ScsiStatus.ReservationConflict; attempt++)
-            {
-                await Task.Delay(50, budget.Token);
-                reserveB = await RunAsync(b, hostB, Reserve6);
-            }
-            ScsiAssert.Good(reserveB);
+            // I_T nexus loss on A releases A's SPC-2 reservation in meta, and the loss completes only when it is
+            // released everywhere (the logout response and the next login wait for it): B's RESERVE right after
+            // is GOOD at the first try (libiscsi Reserve6.Logout, where the RESERVE follows the logout at once).
+            await a.Target.NexusLostAsync(hostA);
+            ScsiAssert.Good(await RunAsync(b, hostB, Reserve6));
             // A's initiator logs in again: its new nexus takes POWER ON, RESET, then conflicts with B's reservation.
             ITNexus hostA2 = a.Nexus("iqn.2026-11.io.sds:host-a", 0x23d000000001);
             ScsiAssert.Check(await WriteAsync(a, hostA2), SenseKey.UnitAttention, 0x29, 0x00);
             Assert.Equal(ScsiStatus.ReservationConflict, (await WriteAsync(a, hostA2)).Status);
+        }
+    }
+
+    [Fact]
+    public async Task LogicalUnitResetRaisesItsUnitAttentionOnEveryGatewayExactlyOnce()
+    {
+        (MetaClient client, ClusterGateway a, ClusterGateway b, ITNexus hostA, ITNexus hostB) = await StartTwoGatewaysAsync();
+        using (client)
+        {
+            ITNexus hostB2 = await ReadyNexusAsync(b, "iqn.2026-11.io.sds:host-b2", 0x23d000000012);
+            ScsiAssert.Good(await RunAsync(a, hostA, Reserve6));
+
+            // SAM-5 §6.3.3: LOGICAL UNIT RESET on gateway A. When the function completes, every nexus on both gateways
+            // holds BUS DEVICE RESET FUNCTION OCCURRED (libiscsi MultipathIO.Reset reads it on the other path at once),
+            // and the SPC-2 reservation is gone everywhere (SPC-2 §5.5.1).
+            var clock = Stopwatch.StartNew();
+            Assert.Equal(TaskManagementResponse.FunctionComplete,
+                await a.Target.ExecuteTaskManagementAsync(TaskManagementFunction.LogicalUnitReset, hostA, LunAddress.ToWire(0)));
+            output.WriteLine($"LOGICAL UNIT RESET through gateway A: {clock.ElapsedMilliseconds} ms");
+            ScsiAssert.Check(await RunAsync(b, hostB, TestUnitReady), SenseKey.UnitAttention, 0x29, 0x03);
+            ScsiAssert.Check(await RunAsync(a, hostA, TestUnitReady), SenseKey.UnitAttention, 0x29, 0x03);
+            ScsiAssert.Check(await RunAsync(b, hostB2, TestUnitReady), SenseKey.UnitAttention, 0x29, 0x03);
+            ScsiAssert.Good(await RunAsync(b, hostB, Reserve6));
+
+            // Exactly once: later map versions (a REGISTER, then B's RELEASE) bring no second condition to anyone,
+            // and gateway A, which asked for the reset, does not raise it again when it observes its own count.
+            ScsiAssert.Good(await ProutAsync(b, hostB, 0x00, 0, 0xB));
+            ScsiAssert.Good(await RunAsync(b, hostB, Release6));
+            foreach ((ClusterGateway gateway, ITNexus nexus) in new[] { (a, hostA), (b, hostB), (b, hostB2) })
+                ScsiAssert.Good(await RunAsync(gateway, nexus, TestUnitReady));
+
+            // TARGET WARM RESET on gateway B: POWER ON, RESET (29h/00h) on A's nexus too, once.
+            Assert.Equal(TaskManagementResponse.FunctionComplete,
+                await b.Target.ExecuteTaskManagementAsync(TaskManagementFunction.TargetWarmReset, hostB, LunAddress.ToWire(0)));
+            ScsiAssert.Check(await RunAsync(a, hostA, TestUnitReady), SenseKey.UnitAttention, 0x29, 0x00);
+            ScsiAssert.Check(await RunAsync(b, hostB, TestUnitReady), SenseKey.UnitAttention, 0x29, 0x00);
+            ScsiAssert.Good(await ProutAsync(a, hostA, 0x00, 0, 0xA));
+            foreach ((ClusterGateway gateway, ITNexus nexus) in new[] { (a, hostA), (b, hostB) })
+                ScsiAssert.Good(await RunAsync(gateway, nexus, TestUnitReady));
         }
     }
 

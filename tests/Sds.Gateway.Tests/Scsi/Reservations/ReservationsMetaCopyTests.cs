@@ -93,6 +93,32 @@ public sealed class ReservationsMetaCopyTests
         ScsiAssert.Check(harness2.Run(Other, [0, 0, 0, 0, 0, 0]), SenseKey.UnitAttention, 0x2A, 0x05);
     }
 
+    [Fact]
+    public void AResetCountedByAnotherGatewayRaisesItsConditionOnceForEveryNexusHere()
+    {
+        var lease = new GatewayLease();
+        lease.Renewed(lease.BeginHeartbeat(), 600_000);
+        var reservations = new MetaPersistentReservations(Volume, new NoMeta(), lease, 7, new Wire.ReservationState { VolumeId = Volume, ChangeCount = 3, ResetCount = 5 });
+        using var harness = new LeaseHarness(reservations);
+        ScsiAssert.Good(harness.Run(Holder, [0, 0, 0, 0, 0, 0])); // resets counted before this copy existed owe nothing
+
+        // SAM-5 §6.3.3: another gateway's LOGICAL UNIT RESET (count 5 → 6) reaches every nexus here, once.
+        var reset = new Wire.ReservationState { VolumeId = Volume, ChangeCount = 4, ResetCount = 6, ResetOrigin = "another-gateway", ResetKind = Wire.ResetKind.LogicalUnit };
+        reservations.Observe(8, reset);
+        reservations.Observe(8, reset);
+        reservations.Observe(9, reset);
+        foreach (ITNexus nexus in new[] { Holder, Other })
+        {
+            ScsiAssert.Check(harness.Run(nexus, [0, 0, 0, 0, 0, 0]), SenseKey.UnitAttention, 0x29, 0x03);
+            ScsiAssert.Good(harness.Run(nexus, [0, 0, 0, 0, 0, 0]));
+        }
+
+        // A target reset says POWER ON, RESET (29h/00h); two resets seen in one step are one condition.
+        reservations.Observe(12, new Wire.ReservationState { VolumeId = Volume, ChangeCount = 6, ResetCount = 8, ResetOrigin = "another-gateway", ResetKind = Wire.ResetKind.Target });
+        ScsiAssert.Check(harness.Run(Other, [0, 0, 0, 0, 0, 0]), SenseKey.UnitAttention, 0x29, 0x00);
+        ScsiAssert.Good(harness.Run(Other, [0, 0, 0, 0, 0, 0]));
+    }
+
     private static Wire.ItNexus Nexus(ITNexus nexus) => new() { InitiatorPort = nexus.InitiatorPortName, RelativeTargetPortId = nexus.RelativeTargetPortId };
 
     private static Wire.ReservationState WriteExclusiveHeldBy(ITNexus holder, ulong changeCount)

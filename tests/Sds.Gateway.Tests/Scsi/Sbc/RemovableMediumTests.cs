@@ -79,15 +79,15 @@ public class RemovableMediumTests
     }
 
     [Fact]
-    public void NexusLossEndsOnlyThatNexusPrevention()
+    public async Task NexusLossEndsOnlyThatNexusPrevention()
     {
         using var harness = Removable();
         ScsiAssert.Good(harness.Run(Prevent));
-        harness.Target.NexusLost(harness.Nexus);
+        await harness.Target.NexusLostAsync(harness.Nexus);
         ScsiAssert.Good(harness.Run(Eject, nexus: Other));
         ScsiAssert.Good(harness.Run(Load, nexus: Other));
         ScsiAssert.Good(harness.Run(Prevent, nexus: Other));
-        harness.Target.NexusLost(harness.Nexus);
+        await harness.Target.NexusLostAsync(harness.Nexus);
         ScsiAssert.Check(harness.Run(Eject), SenseKey.IllegalRequest, 0x53, 0x02);
     }
 
@@ -95,13 +95,13 @@ public class RemovableMediumTests
     [InlineData(5)] // LOGICAL UNIT RESET
     [InlineData(6)] // TARGET WARM RESET
     [InlineData(7)] // TARGET COLD RESET
-    public void ResetsEndEveryPrevention(byte functionCode)
+    public async Task ResetsEndEveryPrevention(byte functionCode)
     {
         var function = (TaskManagementFunction)functionCode;
         using var harness = Removable();
         ScsiAssert.Good(harness.Run(Prevent));
         ScsiAssert.Good(harness.Run(Prevent, nexus: Other));
-        Assert.Equal(TaskManagementResponse.FunctionComplete, harness.Target.ExecuteTaskManagement(function, harness.Nexus, 0));
+        Assert.Equal(TaskManagementResponse.FunctionComplete, await harness.Target.ExecuteTaskManagementAsync(function, harness.Nexus, 0));
         ScsiAssert.Good(harness.Run(Eject));
         ScsiAssert.Good(harness.Run(Load));
     }
