@@ -43,6 +43,9 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
     private bool syncFailed;
     private bool flushInFlight;
     private long ticks;
+    private bool sweepDue = true;
+    private bool sweepInFlight;
+    private readonly Queue<ChunkKey> garbage = new();
 
     public StorageNodeHost(StorageNodeOptions options, IChunkStore store, RaftLogEngine engine, IPlacementSource placement)
     {
@@ -231,10 +234,16 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
                 {
                     Reconcile(force: false);
                 }
+
+                if ((sweepDue || ticks % SweepEveryTicks == 0) && !sweepInFlight && ticks > SweepEveryTicks / 10)
+                {
+                    StartSweep();
+                }
             }
 
             DrainInbox();
             RunCycle();
+            CollectGarbage();
             if (now >= nextFlush && !flushInFlight)
             {
                 nextFlush = now + flushTicks;
@@ -630,7 +639,78 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
         replicas.Remove(replica.GroupId);
         views.TryRemove(replica.PgId, out _);
         RebuildOrder();
+        sweepDue = true;
     }
+
+    /// <summary>Ticks between two sweeps for chunks of PGs this node no longer hosts (besides one after each removal).</summary>
+    private const long SweepEveryTicks = 3000;
+
+    /// <summary>Chunk deletions per loop cycle, so a large removed PG does not hold the loop.</summary>
+    private const int GarbageChunksPerCycle = 32;
+
+    /// <summary>
+    /// Lists the store's chunks off the loop thread and queues those of PGs this node neither hosts nor is placed
+    /// on: a replica removed from a PG (drain, rebuild elsewhere, removal while this node was down) leaves its
+    /// chunk files behind, and only this node can free them. The list is only a candidate set; the loop decides.
+    /// </summary>
+    private void StartSweep()
+    {
+        sweepDue = false;
+        sweepInFlight = true;
+        _ = Task.Run(() =>
+        {
+            var chunks = new List<ChunkKey>();
+            if (store.ListChunks(null, chunks) != ChunkStatus.Ok)
+            {
+                chunks.Clear();
+            }
+
+            while (!TryInvoke(() =>
+            {
+                sweepInFlight = false;
+                foreach (ChunkKey chunk in chunks)
+                {
+                    garbage.Enqueue(chunk);
+                }
+            }) && !stopping.IsCancellationRequested)
+            {
+                Thread.Sleep(1);
+            }
+        });
+    }
+
+    /// <summary>
+    /// Deletes a few queued candidate chunks, each only if — checked now, on the loop thread that creates replicas —
+    /// its PG has no replica here and placement does not name this node: a PG re-added meanwhile keeps its chunks
+    /// (its new replica fetches a snapshot over them anyway).
+    /// </summary>
+    private void CollectGarbage()
+    {
+        int pgCount = placement.PlacementGroupCount;
+        for (int deleted = 0; deleted < GarbageChunksPerCycle && garbage.TryDequeue(out ChunkKey chunk);)
+        {
+            if (pgCount == 0)
+            {
+                garbage.Clear();
+                return;
+            }
+
+            uint pg = PlacementMath.PgForChunk(chunk.VolumeId, chunk.ChunkIndex, pgCount);
+            if (replicas.ContainsKey(pg + 1UL) || placement.GetAssignment(pg).Contains(options.NodeId))
+            {
+                continue;
+            }
+
+            store.DeleteChunk(chunk);
+            Interlocked.Increment(ref chunksCollected);
+            deleted++;
+        }
+    }
+
+    /// <summary>Chunks deleted because their PG left this node (tests, metrics).</summary>
+    public long ChunksCollected => Interlocked.Read(ref chunksCollected);
+
+    private long chunksCollected;
 
     private void RebuildOrder()
     {

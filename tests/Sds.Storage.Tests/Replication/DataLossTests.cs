@@ -114,7 +114,12 @@ public sealed class DataLossTests
         }
 
         await VerifyEveryReplicaAsync(cluster, others, ledger);
-        Console.WriteLine($"drain: storage-{drained} emptied; {ledger.Acknowledged} writes verified on the 3 other nodes");
+
+        // Emptied also on disk: the drained node deletes the chunk files of the PGs it left (bounded wait).
+        int before = cluster.ChunkFileCount(drained);
+        await MetaBackedCluster.WaitUntilAsync(() => cluster.ChunkFileCount(drained) == 0, TimeSpan.FromSeconds(60), $"storage-{drained} deleted its {before} chunk files", cluster.Describe);
+        Assert.All(others, id => Assert.True(cluster.ChunkFileCount(id) > 0, $"storage-{id} keeps its chunks"));
+        Console.WriteLine($"drain: storage-{drained} emptied ({before} chunk files deleted); {ledger.Acknowledged} writes verified on the 3 other nodes");
     }
 
     /// <summary>The node that is a member of the most PGs (its loss moves the most data).</summary>

@@ -68,6 +68,13 @@ internal sealed class MetaBackedCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>Chunk files (file store) in storage node <paramref name="id"/>'s data directory.</summary>
+    public int ChunkFileCount(int id)
+    {
+        string chunks = System.IO.Path.Combine(directory.Sub("s" + id), "chunks");
+        return Directory.Exists(chunks) ? Directory.GetFiles(chunks, "*.chunk", SearchOption.AllDirectories).Length : 0;
+    }
+
     /// <summary>Starts (or restarts, on the same data directory and port) storage node <paramref name="id"/>.</summary>
     public async Task StartStorageAsync(int id)
     {
