@@ -113,15 +113,13 @@ internal sealed class ClusterBlockDevice : IBlockDevice
     /// COMPARE AND WRITE as one Raft command on the chunk's PG (atomic across every gateway, DESIGN.md §5.4).
     /// </summary>
     /// <remarks>
-    /// Safety of retries: <see cref="StorageClient"/> re-sends a request whose attempt ended without a definite
-    /// "not applied" (stream broken, attempt timed out, NOT_LEADER from a leader that stepped down with the entry
-    /// appended), and that first attempt may have committed. The retry then finds this command's own write data
-    /// and answers MISCOMPARE although the command succeeded. Only in that case (the client says an earlier attempt
-    /// may have applied) is the MISCOMPARE re-checked: the range is read back, and when it holds exactly
-    /// <paramref name="data"/> (and <paramref name="data"/> differs from <paramref name="expected"/>) the command
-    /// is GOOD. A MISCOMPARE from a clean first attempt is always reported as it is (libiscsi's
-    /// MultipathIO.CompareAndWrite repeats a successful CAW and requires MISCOMPARE). The exact fix is a request
-    /// id deduplicated by the PG at apply time (asked of storage-node; docs/decisions.md).
+    /// Safety of retries: every attempt carries the command's request id and the PG applies an id once, answering a
+    /// retry with the first outcome (exactly once; gateway/Block/README.md). Only an answer that is not exactly-once
+    /// (a replica that installed a snapshot does not know earlier ids) after an attempt that may have applied has its
+    /// MISCOMPARE re-checked: the range is read back, and when it holds exactly <paramref name="data"/> (and
+    /// <paramref name="data"/> differs from <paramref name="expected"/>) the command is GOOD. A MISCOMPARE from a clean
+    /// first attempt is always reported as it is (libiscsi's MultipathIO.CompareAndWrite repeats a successful CAW and
+    /// requires MISCOMPARE).
     /// </remarks>
     public async ValueTask<CompareAndWriteResult> CompareAndWriteAsync(long offsetBytes, ReadOnlyMemory<byte> expected, ReadOnlyMemory<byte> data, bool forceUnitAccess, CancellationToken cancellationToken)
     {

@@ -90,7 +90,7 @@ public sealed class StorageClient : IAsyncDisposable
     /// <summary>COMPARE AND WRITE (SBC-3): MISCOMPARE carries miscompare_offset_bytes; decided at apply time on every replica.</summary>
     public async Task<IoStatus> CompareAndWriteAsync(Guid volumeId, ulong chunkIndex, ulong offsetBytes, ReadOnlyMemory<byte> compare, ReadOnlyMemory<byte> write, CancellationToken cancellationToken = default)
     {
-        var request = new IoRequest { CompareAndWrite = new CompareAndWriteRequest { Target = Target(volumeId, chunkIndex), OffsetBytes = offsetBytes, CompareData = UnsafeByteOperations.UnsafeWrap(compare), WriteData = UnsafeByteOperations.UnsafeWrap(write) } };
+        var request = new IoRequest { CompareAndWrite = new CompareAndWriteRequest { Target = Target(volumeId, chunkIndex), OffsetBytes = offsetBytes, CompareData = UnsafeByteOperations.UnsafeWrap(compare), WriteData = UnsafeByteOperations.UnsafeWrap(write), RequestId = NewRequestId() } };
         return StatusOf(await SendAsync(request, request.CompareAndWrite.Target, cancellationToken).ConfigureAwait(false));
     }
 
@@ -102,10 +102,21 @@ public sealed class StorageClient : IAsyncDisposable
     /// </summary>
     public async Task<(IoStatus Status, bool EarlierAttemptMayHaveApplied)> CompareAndWriteCheckedAsync(Guid volumeId, ulong chunkIndex, ulong offsetBytes, ReadOnlyMemory<byte> compare, ReadOnlyMemory<byte> write, CancellationToken cancellationToken = default)
     {
-        var request = new IoRequest { CompareAndWrite = new CompareAndWriteRequest { Target = Target(volumeId, chunkIndex), OffsetBytes = offsetBytes, CompareData = UnsafeByteOperations.UnsafeWrap(compare), WriteData = UnsafeByteOperations.UnsafeWrap(write) } };
+        var request = new IoRequest { CompareAndWrite = new CompareAndWriteRequest { Target = Target(volumeId, chunkIndex), OffsetBytes = offsetBytes, CompareData = UnsafeByteOperations.UnsafeWrap(compare), WriteData = UnsafeByteOperations.UnsafeWrap(write), RequestId = NewRequestId() } };
         var ambiguous = new StrongBox<bool>();
         IoResponse response = await SendAsync(request, request.CompareAndWrite.Target, cancellationToken, ambiguous).ConfigureAwait(false);
-        return (StatusOf(response), ambiguous.Value);
+        // Every retry carries the same request id: an outcome the PG reports as exactly-once is this command's own,
+        // whatever earlier attempts did.
+        bool exact = response.CompareAndWrite?.ExactlyOnce == true;
+        return (StatusOf(response), ambiguous.Value && !exact);
+    }
+
+    // Retries of one COMPARE AND WRITE resend the same IoRequest, so they share this id.
+    private static ByteString NewRequestId()
+    {
+        Span<byte> id = stackalloc byte[16];
+        System.Security.Cryptography.RandomNumberGenerator.Fill(id);
+        return ByteString.CopyFrom(id);
     }
 
     /// <summary>SYNCHRONIZE CACHE barrier for the PG of a chunk.</summary>

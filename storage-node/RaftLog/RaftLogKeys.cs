@@ -30,6 +30,9 @@ internal static class RaftLogKeys
     /// <summary>Applied index whose chunk-store effects are durable (8 LE).</summary>
     public const byte Applied = (byte)'A';
 
+    /// <summary>State kind: COMPARE AND WRITE request ids applied, with their outcomes (PgReplica's encoding).</summary>
+    public const byte AppliedRequests = (byte)'R';
+
     public static void WriteEntryKey(Span<byte> key, ulong group, ulong index)
     {
         key[0] = Entry;

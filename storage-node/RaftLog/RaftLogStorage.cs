@@ -222,12 +222,28 @@ internal sealed class RaftLogStorage : IRaftLogStorage
         engine.StageState(RaftLogKeys.Applied, GroupId, value);
     }
 
+    /// <summary>The applied request ids staged by <see cref="StageAppliedRequests"/> (empty when none).</summary>
+    public byte[] LoadAppliedRequests()
+    {
+        int length = engine.ReadState(RaftLogKeys.AppliedRequests, GroupId, []);
+        if (length <= 0)
+        {
+            return [];
+        }
+
+        byte[] value = new byte[length];
+        return engine.ReadState(RaftLogKeys.AppliedRequests, GroupId, value) == length ? value : [];
+    }
+
+    /// <summary>Stages the applied request ids (persisted with the applied index they belong to).</summary>
+    public void StageAppliedRequests(ReadOnlySpan<byte> encoded) => engine.StageState(RaftLogKeys.AppliedRequests, GroupId, encoded);
+
     /// <summary>Stages the removal of every key of the group (the replica left the group).</summary>
     public void StageDestroy()
     {
         engine.StageDeleteEntries(GroupId, 0, ulong.MaxValue);
         Span<byte> stateKey = stackalloc byte[RaftLogKeys.StateKeyBytes];
-        foreach (byte kind in (ReadOnlySpan<byte>)[RaftLogKeys.HardState, RaftLogKeys.Bootstrap, RaftLogKeys.Snapshot, RaftLogKeys.Applied])
+        foreach (byte kind in (ReadOnlySpan<byte>)[RaftLogKeys.HardState, RaftLogKeys.Bootstrap, RaftLogKeys.Snapshot, RaftLogKeys.Applied, RaftLogKeys.AppliedRequests])
         {
             RaftLogKeys.WriteStateKey(stateKey, kind, GroupId);
             engine.Batch.Delete(engine.Family, stateKey);

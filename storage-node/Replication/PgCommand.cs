@@ -12,7 +12,7 @@ namespace Sds.Storage.Replication;
 /// <remarks>
 /// Write: data. WriteSame: one block pattern; flag 1 = unmap when zero. Unmap: pairs of (offset 8, length 4)
 /// after the header (header offset/length unused). CompareAndWrite: compare bytes then write bytes, each
-/// <c>length</c> long. Flush: header only.
+/// <c>length</c> long, then with flag <see cref="RequestIdFlag"/> the caller's 16-byte request id. Flush: header only.
 /// Flag <see cref="TracedFlag"/> (any kind): the proposer's span context follows the header (trace id 16, span id
 /// 8, trace flags 1), so every replica's apply span joins the command's trace (DESIGN.md §8); it is set only for a
 /// sampled command, so the untraced hot path pays nothing.
@@ -27,6 +27,12 @@ internal readonly ref struct PgCommand
 
     /// <summary>Header flag: a trace context (<see cref="TraceContextBytes"/>) follows the header.</summary>
     public const byte TracedFlag = 0x80;
+
+    /// <summary>CompareAndWrite flag: the caller's 16-byte request id follows the write bytes (applied once per PG).</summary>
+    public const byte RequestIdFlag = 0x02;
+
+    /// <summary>Size of a request id.</summary>
+    public const int RequestIdBytes = 16;
 
     /// <summary>Size of the trace context after the header.</summary>
     public const int TraceContextBytes = 16 + 8 + 1;

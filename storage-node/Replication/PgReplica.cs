@@ -22,7 +22,17 @@ internal sealed class PgReplica
     private readonly List<(ulong Index, PgOperation Operation)> readsAwaitingApply = [];
     private readonly IChunkStore store;
     private readonly Action<uint, ulong, PgResult>? applyFailed;
+    private readonly Dictionary<Guid, (ulong Index, PgResult Result)> appliedRequests = [];
+    private readonly Queue<(ulong Index, Guid Id)> requestOrder = new();
     private ulong nextReadContext;
+
+    /// <summary>
+    /// Log entries a COMPARE AND WRITE request id is remembered for. Eviction is by entry index, so every replica
+    /// applying the same log holds the same ids; far longer than a client retries (its request timeout).
+    /// </summary>
+    public const ulong RequestWindowEntries = 4096;
+
+    private const int RequestRecordBytes = 8 + 16 + 1 + 8;
 
     public PgReplica(uint pgId, ulong epoch, RawNode node, RaftLogStorage log, IChunkStore store, Action<uint, ulong, PgResult>? applyFailed = null)
     {
@@ -33,6 +43,7 @@ internal sealed class PgReplica
         Log = log;
         this.store = store;
         Applied = node.Applied;
+        LoadAppliedRequests(log.LoadAppliedRequests());
     }
 
     public uint PgId { get; }
@@ -119,12 +130,18 @@ internal sealed class PgReplica
     {
         foreach (Entry entry in committed)
         {
+            while (requestOrder.TryPeek(out (ulong Index, Guid Id) oldest) && oldest.Index + RequestWindowEntries <= entry.Index)
+            {
+                requestOrder.Dequeue();
+                appliedRequests.Remove(oldest.Id);
+            }
+
             PgResult result = PgResult.Ok;
             // Membership entries are Raft's own (applied by the core); the host destroys a replica once placement
             // and the configuration both no longer name it (StorageNodeHost.Reconcile).
             if (entry.Type != EntryType.ConfChange && !entry.Data.IsEmpty)
             {
-                result = Execute(entry.Data.Span);
+                result = Execute(entry.Data.Span, entry.Index);
                 if (result.Code is not (IoStatusCode.Ok or IoStatusCode.Miscompare or IoStatusCode.OutOfRange))
                 {
                     // Every replica applies the same entries, so MISCOMPARE and OUT_OF_RANGE are the same everywhere;
@@ -229,7 +246,55 @@ internal sealed class PgReplica
         }
     }
 
-    private PgResult Execute(ReadOnlySpan<byte> payload)
+    /// <summary>
+    /// The applied request ids up to <paramref name="index"/> (the applied index a flush makes durable: a later id
+    /// must not be known before its entry is replayed after a restart, or the replay would skip its write).
+    /// </summary>
+    public byte[] EncodeAppliedRequests(ulong index)
+    {
+        int count = 0;
+        foreach ((ulong at, Guid _) in requestOrder)
+        {
+            count += at <= index ? 1 : 0;
+        }
+
+        byte[] encoded = new byte[count * RequestRecordBytes];
+        int offset = 0;
+        foreach ((ulong at, Guid id) in requestOrder)
+        {
+            if (at > index)
+            {
+                continue;
+            }
+
+            PgResult result = appliedRequests[id].Result;
+            Span<byte> record = encoded.AsSpan(offset, RequestRecordBytes);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(record, at);
+            id.TryWriteBytes(record[8..24]);
+            record[24] = (byte)result.Code;
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(record[25..], result.MiscompareOffsetBytes);
+            offset += RequestRecordBytes;
+        }
+
+        return encoded;
+    }
+
+    private void LoadAppliedRequests(ReadOnlySpan<byte> encoded)
+    {
+        for (int offset = 0; offset + RequestRecordBytes <= encoded.Length; offset += RequestRecordBytes)
+        {
+            ReadOnlySpan<byte> record = encoded.Slice(offset, RequestRecordBytes);
+            ulong index = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(record);
+            var id = new Guid(record[8..24]);
+            var result = new PgResult((IoStatusCode)record[24], MiscompareOffsetBytes: System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(record[25..]), ExactlyOnce: true);
+            if (index <= Applied && appliedRequests.TryAdd(id, (index, result)))
+            {
+                requestOrder.Enqueue((index, id));
+            }
+        }
+    }
+
+    private PgResult Execute(ReadOnlySpan<byte> payload, ulong index)
     {
         if (!PgCommand.TryDecode(payload, out PgCommand command))
         {
@@ -270,11 +335,28 @@ internal sealed class PgReplica
                 return PgResult.Ok;
             case PgCommandKind.CompareAndWrite:
                 int half = command.LengthBytes;
-                Invariant.Assert(command.Body.Length == 2 * half, "compare and write carries two equal halves");
-                CompareAndWriteResult caw = store.CompareAndWrite(key, command.OffsetBytes, command.Body[..half], command.Body[half..]);
-                return caw.Status == ChunkStatus.Miscompare
-                    ? new PgResult(IoStatusCode.Miscompare, MiscompareOffsetBytes: caw.MiscompareOffsetBytes)
-                    : FromChunk(caw.Status);
+                bool hasId = (command.Flags & PgCommand.RequestIdFlag) != 0;
+                Invariant.Assert(command.Body.Length == 2 * half + (hasId ? PgCommand.RequestIdBytes : 0), "compare and write carries two equal halves and maybe a request id");
+                Guid requestId = hasId ? new Guid(command.Body.Slice(2 * half, PgCommand.RequestIdBytes)) : default;
+                if (hasId && appliedRequests.TryGetValue(requestId, out (ulong Index, PgResult Result) earlier))
+                {
+                    // A retry of a command this PG applied already (its first attempt's answer was lost): comparing
+                    // again would find its own data (a false MISCOMPARE) or, if another initiator restored the old
+                    // data meanwhile, swap a second time. Every replica skips it alike (same log, same window).
+                    return earlier.Result;
+                }
+
+                CompareAndWriteResult caw = store.CompareAndWrite(key, command.OffsetBytes, command.Body[..half], command.Body.Slice(half, half));
+                PgResult outcome = caw.Status == ChunkStatus.Miscompare
+                    ? new PgResult(IoStatusCode.Miscompare, MiscompareOffsetBytes: caw.MiscompareOffsetBytes, ExactlyOnce: hasId)
+                    : FromChunk(caw.Status) with { ExactlyOnce = hasId && caw.Status == ChunkStatus.Ok };
+                if (hasId && outcome.Code is IoStatusCode.Ok or IoStatusCode.Miscompare)
+                {
+                    appliedRequests[requestId] = (index, outcome);
+                    requestOrder.Enqueue((index, requestId));
+                }
+
+                return outcome;
             case PgCommandKind.Flush:
                 return PgResult.Ok;
             default:

@@ -8,7 +8,8 @@ namespace Sds.Storage.Replication;
 /// <param name="CurrentEpoch">STALE_EPOCH: the PG's epoch.</param>
 /// <param name="MiscompareOffsetBytes">MISCOMPARE: first differing byte of the compared range.</param>
 /// <param name="Message">Detail for logs.</param>
-internal readonly record struct PgResult(IoStatusCode Code, ulong LeaderMember = 0, ulong CurrentEpoch = 0, long MiscompareOffsetBytes = 0, string? Message = null)
+/// <param name="ExactlyOnce">COMPARE AND WRITE: the outcome of its request id's one apply (a retry gets the first outcome).</param>
+internal readonly record struct PgResult(IoStatusCode Code, ulong LeaderMember = 0, ulong CurrentEpoch = 0, long MiscompareOffsetBytes = 0, string? Message = null, bool ExactlyOnce = false)
 {
     public static readonly PgResult Ok = new(IoStatusCode.Ok);
 

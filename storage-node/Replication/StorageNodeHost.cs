@@ -773,6 +773,7 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
             }
 
             replica.Log.StageApplied(applied);
+            replica.Log.StageAppliedRequests(replica.EncodeAppliedRequests(applied));
             if (applied > request.RetainEntries && applied - request.RetainEntries >= replica.Log.FirstIndex)
             {
                 // Raft §7: the snapshot point is the applied index the flush made durable, with the membership

@@ -93,7 +93,7 @@ internal sealed class StorageRequestExecutor
                 response.Unmap = new UnmapResponse { Status = await UnmapAsync(request.Unmap).ConfigureAwait(false) };
                 break;
             case IoRequest.OpOneofCase.CompareAndWrite:
-                response.CompareAndWrite = new CompareAndWriteResponse { Status = await CompareAndWriteAsync(request.CompareAndWrite).ConfigureAwait(false) };
+                response.CompareAndWrite = await CompareAndWriteAsync(request.CompareAndWrite).ConfigureAwait(false);
                 break;
             case IoRequest.OpOneofCase.Flush:
                 response.Flush = new FlushResponse { Status = await FlushAsync(request.Flush).ConfigureAwait(false) };
@@ -173,22 +173,32 @@ internal sealed class StorageRequestExecutor
         return ToStatus(await host.ProposeAsync(pg, request.Target.PgEpoch, payload).ConfigureAwait(false));
     }
 
-    public async Task<IoStatus> CompareAndWriteAsync(CompareAndWriteRequest request)
+    public async Task<CompareAndWriteResponse> CompareAndWriteAsync(CompareAndWriteRequest request)
     {
         if (!TryResolve(request.Target, out ChunkKey key, out uint pg, out IoStatus? error) || !CheckRange(request.OffsetBytes, (ulong)request.CompareData.Length, out error))
         {
-            return error!;
+            return new CompareAndWriteResponse { Status = error! };
         }
 
         if (request.CompareData.Length != request.WriteData.Length)
         {
-            return Invalid("compare_data and write_data differ in length");
+            return new CompareAndWriteResponse { Status = Invalid("compare_data and write_data differ in length") };
         }
 
+        if (request.RequestId.Length is not (0 or PgCommand.RequestIdBytes))
+        {
+            return new CompareAndWriteResponse { Status = Invalid("request_id must be 16 bytes") };
+        }
+
+        // The request id rides in the entry, so every replica records it at apply time and a retry of the same
+        // command is answered with the first apply's outcome instead of being compared again (issue #7).
         int length = request.CompareData.Length;
-        byte[] payload = PgCommand.Create(PgCommandKind.CompareAndWrite, key, (long)request.OffsetBytes, length, 0, 2 * length, out Span<byte> body);
+        int idBytes = request.RequestId.Length;
+        byte flags = idBytes == 0 ? (byte)0 : PgCommand.RequestIdFlag;
+        byte[] payload = PgCommand.Create(PgCommandKind.CompareAndWrite, key, (long)request.OffsetBytes, length, flags, 2 * length + idBytes, out Span<byte> body);
         request.CompareData.Span.CopyTo(body);
         request.WriteData.Span.CopyTo(body[length..]);
+        request.RequestId.Span.CopyTo(body[(2 * length)..]);
         PgResult result = await host.ProposeAsync(pg, request.Target.PgEpoch, payload).ConfigureAwait(false);
         IoStatus status = ToStatus(result);
         if (result.Code == IoStatusCode.Miscompare)
@@ -196,7 +206,7 @@ internal sealed class StorageRequestExecutor
             status.MiscompareOffsetBytes = (ulong)result.MiscompareOffsetBytes;
         }
 
-        return status;
+        return new CompareAndWriteResponse { Status = status, ExactlyOnce = result.ExactlyOnce };
     }
 
     public async Task<IoStatus> FlushAsync(FlushRequest request)

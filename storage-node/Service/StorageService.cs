@@ -107,7 +107,7 @@ internal sealed class StorageService : Proto.V1.Storage.StorageBase
     public override async Task<UnmapResponse> Unmap(UnmapRequest request, ServerCallContext context) => new() { Status = await executor.UnmapAsync(request).ConfigureAwait(false) };
 
     /// <inheritdoc/>
-    public override async Task<CompareAndWriteResponse> CompareAndWrite(CompareAndWriteRequest request, ServerCallContext context) => new() { Status = await executor.CompareAndWriteAsync(request).ConfigureAwait(false) };
+    public override Task<CompareAndWriteResponse> CompareAndWrite(CompareAndWriteRequest request, ServerCallContext context) => executor.CompareAndWriteAsync(request);
 
     /// <inheritdoc/>
     public override async Task<FlushResponse> Flush(FlushRequest request, ServerCallContext context) => new() { Status = await executor.FlushAsync(request).ConfigureAwait(false) };

@@ -1,0 +1,121 @@
+using Google.Protobuf;
+using Sds.Proto.V1;
+using Sds.Rpc;
+using Sds.Storage.Chunks;
+using Sds.Storage.Client;
+
+namespace Sds.Storage.Tests.Replication;
+
+/// <summary>
+/// COMPARE AND WRITE is applied once per request id (issue #7): a retry whose first attempt was applied (its answer
+/// lost) is answered with the first outcome and does not compare again — also when another initiator restored the
+/// compared data in between, where comparing again would swap a second time and undo that initiator's write.
+/// The retry is sent as a gateway's storage client sends it: the same request, the same 16-byte id.
+/// </summary>
+public sealed class CompareAndWriteOnceTests
+{
+    private static readonly Guid Volume = Guid.Parse("5d0c1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f");
+    private const int Block = 4096;
+
+    [Fact]
+    public async Task RetryWithTheSameRequestIdGetsTheFirstOutcomeAndSwapsNothingOnAnyReplica()
+    {
+        await using TestCluster cluster = await TestCluster.StartAsync(nodeCount: 3, pgs: 1, replicas: 3);
+        await cluster.WaitForLeadersAsync(1);
+        await using StorageClient client = cluster.NewClient();
+        byte[] a = Filled(0xA1);
+        byte[] b = Filled(0xB2);
+        byte[] c = Filled(0xC3);
+        Assert.Equal(IoStatusCode.Ok, (await client.WriteAsync(Volume, 0, 0, a)).Code);
+
+        using GrpcChannel channel = GrpcChannel.ForAddress("http://" + cluster.Nodes[cluster.LeaderOf(0)].Address);
+        var leader = new Proto.V1.Storage.StorageClient(channel);
+        ByteString id = ByteString.CopyFrom(Guid.NewGuid().ToByteArray());
+        CompareAndWriteRequest swap = Request(a, b, id);
+
+        CompareAndWriteResponse first = await leader.CompareAndWriteAsync(swap, deadline: DateTime.UtcNow.AddSeconds(20));
+        Assert.Equal(IoStatusCode.Ok, first.Status.Code);
+        Assert.True(first.ExactlyOnce);
+
+        // Another initiator writes the compared data back; then the retry of the first command arrives.
+        Assert.Equal(IoStatusCode.Ok, (await client.WriteAsync(Volume, 0, 0, a)).Code);
+        CompareAndWriteResponse retry = await leader.CompareAndWriteAsync(swap, deadline: DateTime.UtcNow.AddSeconds(20));
+        Assert.Equal(IoStatusCode.Ok, retry.Status.Code);
+        Assert.True(retry.ExactlyOnce);
+
+        // A retry of a command that miscompared stays a miscompare, with its offset, though the data now matches.
+        ByteString missId = ByteString.CopyFrom(Guid.NewGuid().ToByteArray());
+        CompareAndWriteResponse miss = await leader.CompareAndWriteAsync(Request(c, b, missId), deadline: DateTime.UtcNow.AddSeconds(20));
+        Assert.Equal(IoStatusCode.Miscompare, miss.Status.Code);
+        Assert.Equal(IoStatusCode.Ok, (await client.WriteAsync(Volume, 0, 0, c)).Code);
+        CompareAndWriteResponse missRetry = await leader.CompareAndWriteAsync(Request(c, b, missId), deadline: DateTime.UtcNow.AddSeconds(20));
+        Assert.Equal(IoStatusCode.Miscompare, missRetry.Status.Code);
+        Assert.Equal(miss.Status.MiscompareOffsetBytes, missRetry.Status.MiscompareOffsetBytes);
+
+        // Every replica applied the same log the same way: the block holds the other initiator's C everywhere.
+        await cluster.WaitForReplicasAppliedAsync(0);
+        foreach (StorageNode node in cluster.Nodes.Values)
+        {
+            byte[] copy = new byte[Block];
+            Assert.Equal(ChunkStatus.Ok, node.Executor.ReadLocal(new ChunkKey(Volume, 0), 0, copy, out _).Status);
+            Assert.Equal(c, copy);
+        }
+
+        // A new id compares afresh.
+        CompareAndWriteResponse fresh = await leader.CompareAndWriteAsync(Request(c, b, ByteString.CopyFrom(Guid.NewGuid().ToByteArray())), deadline: DateTime.UtcNow.AddSeconds(20));
+        Assert.Equal(IoStatusCode.Ok, fresh.Status.Code);
+
+        // A malformed id is refused, not applied.
+        CompareAndWriteResponse bad = await leader.CompareAndWriteAsync(Request(b, a, ByteString.CopyFrom([1, 2, 3])), deadline: DateTime.UtcNow.AddSeconds(20));
+        Assert.Equal(IoStatusCode.Invalid, bad.Status.Code);
+    }
+
+    /// <summary>The applied ids are persisted with the applied index, so a restart does not forget them.</summary>
+    [Fact]
+    public async Task AppliedRequestIdsSurviveARestart()
+    {
+        await using TestCluster cluster = await TestCluster.StartAsync(nodeCount: 1, pgs: 1, replicas: 1);
+        await cluster.WaitForLeadersAsync(1);
+        byte[] a = Filled(0x5A);
+        byte[] b = Filled(0x6B);
+        ByteString id = ByteString.CopyFrom(Guid.NewGuid().ToByteArray());
+        await using (StorageClient client = cluster.NewClient())
+        {
+            Assert.Equal(IoStatusCode.Ok, (await client.WriteAsync(Volume, 0, 0, a)).Code);
+            using GrpcChannel channel = GrpcChannel.ForAddress("http://" + cluster.Nodes[1].Address);
+            CompareAndWriteResponse first = await new Proto.V1.Storage.StorageClient(channel).CompareAndWriteAsync(Request(a, b, id), deadline: DateTime.UtcNow.AddSeconds(20));
+            Assert.Equal(IoStatusCode.Ok, first.Status.Code);
+            Assert.Equal(IoStatusCode.Ok, (await client.WriteAsync(Volume, 0, 0, a)).Code);
+        }
+
+        // Flush: the applied index (with the ids up to it) becomes durable, the log before it is compacted.
+        await cluster.Nodes[1].Host.CompactNowAsync(0);
+        await cluster.KillAsync(1);
+        await cluster.StartNodeAsync(1);
+        await cluster.WaitForLeadersAsync(1);
+
+        using GrpcChannel again = GrpcChannel.ForAddress("http://" + cluster.Nodes[1].Address);
+        CompareAndWriteResponse retry = await new Proto.V1.Storage.StorageClient(again).CompareAndWriteAsync(Request(a, b, id), deadline: DateTime.UtcNow.AddSeconds(20));
+        Assert.Equal(IoStatusCode.Ok, retry.Status.Code);
+        Assert.True(retry.ExactlyOnce);
+        byte[] copy = new byte[Block];
+        Assert.Equal(ChunkStatus.Ok, cluster.Nodes[1].Executor.ReadLocal(new ChunkKey(Volume, 0), 0, copy, out _).Status);
+        Assert.Equal(a, copy);
+    }
+
+    private static CompareAndWriteRequest Request(byte[] compare, byte[] write, ByteString id) => new()
+    {
+        Target = new IoTarget { VolumeId = Volume.ToString(), ChunkIndex = 0, PgId = 0 },
+        OffsetBytes = 0,
+        CompareData = ByteString.CopyFrom(compare),
+        WriteData = ByteString.CopyFrom(write),
+        RequestId = id,
+    };
+
+    private static byte[] Filled(byte value)
+    {
+        byte[] block = new byte[Block];
+        block.AsSpan().Fill(value);
+        return block;
+    }
+}
