@@ -45,9 +45,12 @@ internal sealed class StorageIoConnection : IAsyncDisposable
                 _ = ReadResponsesAsync(call);
             }
 
-            await call.RequestStream.WriteAsync(request).ConfigureAwait(false);
+            // Cancellable: with the peer not reading (stopped, wedged) the write waits for flow-control space that
+            // may never come, and an abort must still answer (issue #7). Cancelling it resets the stream; its other
+            // requests fail as unreachable and are retried.
+            await call.RequestStream.WriteAsync(request, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception exception) when (exception is RpcException or InvalidOperationException or IOException or HttpRequestException)
+        catch (Exception exception) when (exception is RpcException or InvalidOperationException or IOException or HttpRequestException or OperationCanceledException)
         {
             Break(call);
         }

@@ -145,6 +145,48 @@ public sealed class ClusterBlockDeviceFaultTests
         }
     }
 
+    /// <summary>
+    /// Issue #7, bounded aborts under HTTP/2 flow control: with every storage node stopped, many large writes fill
+    /// the streams (window, socket buffers, the 1 MiB write pump), so later ones wait inside the stream write itself
+    /// for space that never comes. Aborting them must still answer promptly: the wait for space is cancellable and a
+    /// stream that could not take one message before the abort is reset (its other requests are retried).
+    /// </summary>
+    [Fact]
+    public async Task CancellingWritesQueuedBehindFullStreamsReturnsPromptly()
+    {
+        var cluster = new StorageCluster();
+        await cluster.InitializeAsync();
+        try
+        {
+            var volume = Guid.NewGuid();
+            const int Writes = 24;
+            using var device = new ClusterBlockDevice(cluster.Client, volume, Writes * Chunk, Block);
+            Assert.Equal(BlockResult.Ok, await device.WriteAsync(0, new byte[Block], false, default));
+            foreach (ClusterProcess node in cluster.Nodes.Values) node.Pause();
+            try
+            {
+                using var abort = new CancellationTokenSource();
+                byte[] data = ClusterBlockDeviceTests.Pattern((int)Chunk, 9);
+                ValueTask<BlockResult>[] pending = [.. Enumerable.Range(0, Writes).Select(i => device.WriteAsync(i * Chunk, data, false, abort.Token))];
+                await Task.Delay(1500);
+                Assert.DoesNotContain(pending, static write => write.IsCompleted);
+                var stopwatch = Stopwatch.StartNew();
+                abort.Cancel();
+                BlockResult[] results = await Task.WhenAll(pending.Select(static write => write.AsTask())).WaitAsync(TimeSpan.FromSeconds(10));
+                Console.WriteLine($"cluster device: {Writes} cancelled 4 MiB writes returned {stopwatch.ElapsedMilliseconds} ms after the abort");
+                Assert.All(results, static result => Assert.Equal(BlockResult.Cancelled, result));
+            }
+            finally
+            {
+                foreach (ClusterProcess node in cluster.Nodes.Values) node.Resume();
+            }
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+        }
+    }
+
     private static async Task WriteOneAsync(ClusterBlockDevice device, Dictionary<long, byte[]> written, long offset, int seed)
     {
         byte[] data = ClusterBlockDeviceTests.Pattern(Block, seed);
