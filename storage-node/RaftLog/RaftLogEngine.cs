@@ -162,6 +162,37 @@ internal sealed class RaftLogEngine : IDisposable
         Invariant.Assert(iterator.Status().IsOk, "scanning the Raft log failed");
     }
 
+    /// <summary>Appends the stored entries [<paramref name="low"/>, <paramref name="high"/>) of a group, stopping once
+    /// <paramref name="maxBytes"/> would be exceeded (at least one entry).</summary>
+    public void LoadEntries(ulong group, ulong low, ulong high, ulong maxBytes, List<Entry> output)
+    {
+        Span<byte> start = stackalloc byte[RaftLogKeys.EntryKeyBytes];
+        Span<byte> end = stackalloc byte[RaftLogKeys.EntryKeyBytes];
+        RaftLogKeys.WriteEntryKey(start, group, low);
+        RaftLogKeys.WriteEntryKey(end, group, high);
+        using RocksDbIterator iterator = database.NewIterator(family, start, end);
+        ulong sizeBytes = 0;
+        ulong expected = low;
+        for (iterator.SeekToFirst(); iterator.Valid; iterator.Next())
+        {
+            ReadOnlySpan<byte> value = iterator.Value;
+            ulong index = RaftLogKeys.ReadEntryIndex(iterator.Key);
+            Invariant.Assert(index == expected, "the stored Raft log has a hole below the resident entries");
+            var entry = new Entry(BinaryPrimitives.ReadUInt64LittleEndian(value), index, (EntryType)value[8], value[9..].ToArray());
+            sizeBytes += entry.SizeBytes;
+            if (index > low && sizeBytes > maxBytes)
+            {
+                break;
+            }
+
+            output.Add(entry);
+            expected++;
+        }
+
+        Invariant.Assert(iterator.Status().IsOk, "scanning the Raft log failed");
+        Invariant.Assert(expected > low, "a released Raft entry is missing from the database");
+    }
+
     /// <summary>Group ids that have any hard state or bootstrap record (the groups this node hosted).</summary>
     public void ListGroups(List<ulong> groups)
     {

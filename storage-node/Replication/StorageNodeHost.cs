@@ -783,7 +783,15 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
             }
         }
 
-        engine.Commit(sync: false);
+        if (engine.Commit(sync: false) == ChunkStatus.Ok)
+        {
+            // Every entry is in RocksDB now: older payloads can leave memory (RaftLogStorage.ReleasePayloads).
+            foreach (PgReplica replica in ordered)
+            {
+                replica.Log.ReleasePayloads();
+            }
+        }
+
         request.Done?.TrySetResult();
     }
 
