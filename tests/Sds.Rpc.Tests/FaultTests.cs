@@ -18,6 +18,16 @@ public sealed class FaultTests
 
     private static DateTime Deadline() => DateTime.UtcNow.AddSeconds(30);
 
+    // A loopback port nothing listens on (bound by the kernel, then released).
+    private static int ClosedPort()
+    {
+        var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
     [Fact]
     public async Task Server_aborted_mid_stream_gives_unavailable_not_a_hang()
     {
@@ -54,10 +64,7 @@ public sealed class FaultTests
     [Fact]
     public async Task Call_to_a_closed_port_gives_unavailable()
     {
-        var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        var port = ClosedPort();
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
             await new Echo.Echo.EchoClient(channel).UnaryAsync(new EchoRequest(), deadline: Deadline()).ResponseAsync.WaitAsync(Bound));
@@ -72,10 +79,7 @@ public sealed class FaultTests
     [Fact]
     public async Task Writes_beyond_the_buffer_on_a_refused_connection_fail_instead_of_hanging()
     {
-        var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        var port = ClosedPort();
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
         var client = new Echo.Echo.EchoClient(channel);
         using var call = client.Bidi();
