@@ -28,6 +28,7 @@ public sealed class StorageClient : IAsyncDisposable
     private readonly ConcurrentDictionary<ulong, StorageIoConnection> connections = new();
     private readonly ConcurrentDictionary<uint, ulong> leaders = new();
     private int rotation;
+    private StorageNode? local;
 
     /// <summary>Creates a client over <paramref name="placement"/> (static today, meta's map later).</summary>
     public StorageClient(IPlacementSource placement, StorageClientOptions? options = null)
@@ -35,6 +36,13 @@ public sealed class StorageClient : IAsyncDisposable
         this.placement = placement;
         this.options = options ?? new StorageClientOptions();
     }
+
+    /// <summary>
+    /// Routes requests for <paramref name="node"/>'s member to it in process, without a socket (DESIGN.md §7: the
+    /// co-located parts of <c>sds server</c> call each other's service implementations directly). The request goes
+    /// through the same executor the <c>Storage.Io</c> stream uses, so the code path is the cluster's.
+    /// </summary>
+    internal void AttachLocal(StorageNode node) => local = node;
 
     /// <summary>The PG owning a chunk.</summary>
     public uint PgFor(Guid volumeId, ulong chunkIndex) => PlacementMath.PgForChunk(volumeId, chunkIndex, placement.PlacementGroupCount);
@@ -183,9 +191,10 @@ public sealed class StorageClient : IAsyncDisposable
             ulong member = leaders.TryGetValue(pg, out ulong cached) && assignment.Contains(cached)
                 ? cached
                 : assignment.Voters[(int)((uint)Interlocked.Increment(ref rotation) % (uint)assignment.Voters.Length)];
-            StorageIoConnection? connection = Connection(member);
+            StorageNode? inProcess = local is { } node && node.Host.NodeId == member ? node : null;
+            StorageIoConnection? connection = inProcess is null ? Connection(member) : null;
             IoResponse? response = null;
-            if (connection is not null)
+            if (inProcess is not null || connection is not null)
             {
                 // Each attempt is bounded by what is left of the request timeout: a node that accepted the
                 // request and then hangs (partitioned, stopped) must not hold the caller forever.
@@ -193,7 +202,9 @@ public sealed class StorageClient : IAsyncDisposable
                 attempt.CancelAfter(options.RequestTimeout - time.GetElapsedTime(started));
                 try
                 {
-                    response = await connection.SendAsync(request, attempt.Token).ConfigureAwait(false);
+                    response = inProcess is not null
+                        ? await inProcess.Executor.ExecuteAsync(request, attempt.Token).WaitAsync(attempt.Token).ConfigureAwait(false)
+                        : await connection!.SendAsync(request, attempt.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
