@@ -16,8 +16,6 @@ namespace Sds.Cli;
 /// </summary>
 internal static class StorageCommand
 {
-    private const string MemberIdFile = "member-id";
-
     public static async Task<int> RunAsync(StorageArguments arguments)
     {
         using var stop = new CancellationTokenSource();
@@ -58,78 +56,29 @@ internal static class StorageCommand
     private static async Task<int> RunWithMetaAsync(StorageArguments arguments, CancellationToken stop)
     {
         string nodeId = "storage-" + arguments.Id.ToString(CultureInfo.InvariantCulture);
-        Directory.CreateDirectory(arguments.DataDirectory);
-        using var client = new MetaClient(arguments.Meta!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)) { Timeout = TimeSpan.FromSeconds(5) };
-        var placement = new MetaPlacementSource();
-        var membership = new MetaMembership(client, placement, nodeId, arguments.Listen, arguments.DataDirectory);
-        Node registered = await membership.RegisterAsync(stop);
-        if (!CheckMemberId(arguments.DataDirectory, registered.RaftMemberId, out string? mismatch))
-        {
-            Console.Error.WriteLine($"sds storage: {mismatch}");
-            return 1;
-        }
-
         string[] metaAddresses = arguments.Meta!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        await using ClusterMapMirror mirror = ClusterMapMirror.Remote(metaAddresses, nodeId);
-        mirror.Changed += map => placement.Apply(map);
-        mirror.Start();
-        membership.Mirror = mirror;
-        membership.Start();
-        while (placement.PlacementGroupCount == 0)
-        {
-            // The meta leader initializes the cluster (PG count) when first elected; wait for it.
-            if (!await membership.RefreshMapAsync(stop) || placement.PlacementGroupCount == 0)
-            {
-                await Task.Delay(200, stop);
-            }
-        }
-
-        (StorageNode? node, string? error) = await StorageNode.StartAsync(Config(arguments, registered.RaftMemberId), placement, stop);
-        if (node is null)
+        (MetaDrivenStorage? storage, string? error) = await MetaDrivenStorage.StartAsync(metaAddresses, nodeId, arguments.Listen, arguments.DataDirectory,
+            memberId => Config(arguments, memberId), ClusterMapMirror.Remote(metaAddresses, nodeId), stop);
+        if (storage is null)
         {
             Console.Error.WriteLine($"sds storage: {error}");
             return 1;
         }
 
+        StorageNode node = storage.Node;
         node.Host.MembershipChanged += LogMembership;
         foreach (PgView view in node.Host.Views)
         {
             LogMembership(view); // replicas opened before the handler was attached
         }
 
-        membership.Attach(node.Host);
         Task status = Environment.GetEnvironmentVariable("SDS_STORAGE_STATUS_MS") is { } statusMs && int.TryParse(statusMs, out int periodMs) && periodMs > 0
             ? LogStatusAsync(node.Host, TimeSpan.FromMilliseconds(periodMs), stop)
             : Task.CompletedTask;
-        Console.WriteLine($"sds storage: node {nodeId} (member {registered.RaftMemberId}) serving on {arguments.Listen} ({arguments.Store} store, {placement.PlacementGroupCount} PGs, placement from meta {arguments.Meta})");
+        Console.WriteLine($"sds storage: node {nodeId} (member {storage.MemberId}) serving on {arguments.Listen} ({arguments.Store} store, {storage.Placement.PlacementGroupCount} PGs, placement from meta {arguments.Meta})");
         await WaitAsync(stop);
-        await membership.DisposeAsync();
-        await node.DisposeAsync();
+        await storage.DisposeAsync();
         return 0;
-    }
-
-    /// <summary>
-    /// The data directory remembers the Raft member id it was created under: PG logs and chunk data belong to
-    /// that member, so a meta that answers a different id (its state lost, another cluster) must not be obeyed.
-    /// </summary>
-    private static bool CheckMemberId(string dataDirectory, ulong memberId, out string? error)
-    {
-        error = null;
-        string path = Path.Combine(dataDirectory, MemberIdFile);
-        if (File.Exists(path))
-        {
-            string text = File.ReadAllText(path).Trim();
-            if (text != memberId.ToString(CultureInfo.InvariantCulture))
-            {
-                error = $"{path} says Raft member {text}, meta assigned {memberId}; refusing to start on another member's data";
-                return false;
-            }
-
-            return true;
-        }
-
-        File.WriteAllText(path, memberId.ToString(CultureInfo.InvariantCulture));
-        return true;
     }
 
     /// <summary>Every PG replica's Raft state, periodically (SDS_STORAGE_STATUS_MS): for following a rebuild or a stall.</summary>
