@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Sds.Meta.Client;
 using Sds.Proto.V1;
 using Sds.Storage;
@@ -18,27 +17,20 @@ internal static class StorageCommand
 {
     public static async Task<int> RunAsync(StorageArguments arguments)
     {
-        using var stop = new CancellationTokenSource();
-        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var host = new RoleHost();
         try
         {
-            return arguments.Meta is null ? await RunStaticAsync(arguments, stop.Token) : await RunWithMetaAsync(arguments, stop.Token);
+            return arguments.Meta is null ? await RunStaticAsync(arguments, host) : await RunWithMetaAsync(arguments, host);
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (OperationCanceledException) when (host.Stopping.IsCancellationRequested)
         {
             return 0;
         }
-
-        void OnSignal(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            stop.Cancel();
-        }
     }
 
-    private static async Task<int> RunStaticAsync(StorageArguments arguments, CancellationToken stop)
+    private static async Task<int> RunStaticAsync(StorageArguments arguments, RoleHost host)
     {
+        CancellationToken stop = host.Stopping;
         var placement = new StaticPlacementSource(arguments.Peers, arguments.Pgs, arguments.Replicas);
         (StorageNode? node, string? error) = await StorageNode.StartAsync(Config(arguments, arguments.Id), placement, stop);
         if (node is null)
@@ -48,13 +40,14 @@ internal static class StorageCommand
         }
 
         Console.WriteLine($"sds storage: node {arguments.Id} serving on {node.Address} ({arguments.Store} store, {arguments.Pgs} PGs, {arguments.Replicas} replicas, {arguments.Peers.Count} nodes)");
-        await WaitAsync(stop);
+        await host.WaitAsync();
         await node.DisposeAsync();
         return 0;
     }
 
-    private static async Task<int> RunWithMetaAsync(StorageArguments arguments, CancellationToken stop)
+    private static async Task<int> RunWithMetaAsync(StorageArguments arguments, RoleHost host)
     {
+        CancellationToken stop = host.Stopping;
         string nodeId = "storage-" + arguments.Id.ToString(CultureInfo.InvariantCulture);
         string[] metaAddresses = arguments.Meta!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         (MetaDrivenStorage? storage, string? error) = await MetaDrivenStorage.StartAsync(metaAddresses, nodeId, arguments.Listen, arguments.DataDirectory,
@@ -76,7 +69,7 @@ internal static class StorageCommand
             ? LogStatusAsync(node.Host, TimeSpan.FromMilliseconds(periodMs), stop)
             : Task.CompletedTask;
         Console.WriteLine($"sds storage: node {nodeId} (member {storage.MemberId}) serving on {arguments.Listen} ({arguments.Store} store, {storage.Placement.PlacementGroupCount} PGs, placement from meta {arguments.Meta})");
-        await WaitAsync(stop);
+        await host.WaitAsync();
         await storage.DisposeAsync();
         return 0;
     }
@@ -114,15 +107,4 @@ internal static class StorageCommand
         BlockSizeBytes = arguments.BlockSize,
         Options = new StorageNodeOptions { NodeId = memberId, TickInterval = TimeSpan.FromMilliseconds(arguments.TickMs) },
     };
-
-    private static async Task WaitAsync(CancellationToken stop)
-    {
-        try
-        {
-            await Task.Delay(Timeout.Infinite, stop);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
 }
