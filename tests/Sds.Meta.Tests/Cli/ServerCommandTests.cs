@@ -29,9 +29,16 @@ public sealed class ServerCommandTests : IDisposable
         Assert.Equal(0, (await SdsProcess.RunAsync(CommandTimeout, "volume", "create", "s1", "--size", "32MiB", "--api", api)).ExitCode);
         Assert.Equal(0, (await SdsProcess.RunAsync(CommandTimeout, "target", "create", iqn, "--api", api)).ExitCode);
         Assert.Equal(0, (await SdsProcess.RunAsync(CommandTimeout, "lun", "map", iqn, "0", "s1", "--api", api)).ExitCode);
-        (exit, stdout, _) = await SdsProcess.RunAsync(CommandTimeout, "node", "list", "--api", api);
-        Assert.Equal(0, exit);
-        // The co-located storage node and gateway registered like the nodes of a cluster (DESIGN.md §7).
+        // The co-located storage node and gateway register like the nodes of a cluster (DESIGN.md §7), the gateway
+        // once the storage node's PGs have leaders: the API answers before that, so look for a while (at most 30 s).
+        for (int attempt = 0; attempt < 60; attempt++)
+        {
+            (exit, stdout, _) = await SdsProcess.RunAsync(CommandTimeout, "node", "list", "--api", api);
+            Assert.Equal(0, exit);
+            if (stdout.Contains("local-gateway", StringComparison.Ordinal)) break;
+            await Task.Delay(500);
+        }
+
         Assert.Contains("local-storage", stdout, StringComparison.Ordinal);
         Assert.Contains("local-gateway", stdout, StringComparison.Ordinal);
 
