@@ -1,22 +1,17 @@
 using System.Net;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
-using Sds.Gateway.Block;
 using Sds.Gateway.Cluster;
 using Sds.Gateway.Iscsi;
 using Sds.Gateway.Iscsi.Catalog;
 using Sds.Gateway.Scsi;
-using Sds.Gateway.Scsi.Reservations;
 using Sds.Gateway.Transport;
 using Sds.Proto.V1;
-using Sds.Storage.Client;
-using Sds.Storage.Placement;
 
 namespace Sds.Cli;
 
 /// <summary>
 /// <c>sds gateway</c> (DESIGN.md §6): a stateless iSCSI gateway of the cluster. It registers with meta, follows
-/// the cluster map, and serves every target of the map on its portals with <see cref="ClusterBlockDevice"/>s over
+/// the cluster map, and serves every target of the map on its portals with ClusterBlockDevices over
 /// one shared StorageClient (<see cref="ClusterGateway"/>). REPORT TARGET PORT GROUPS lists one group per gateway of the map and
 /// SendTargets lists every live gateway's portal. Nothing durable lives here: kill -9 at any instant is safe.
 /// Stops cleanly on SIGINT/SIGTERM.

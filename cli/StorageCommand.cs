@@ -1,8 +1,6 @@
 using System.Globalization;
 using Sds.Meta.Client;
-using Sds.Proto.V1;
 using Sds.Storage;
-using Sds.Storage.Membership;
 using Sds.Storage.Placement;
 using Sds.Storage.Replication;
 
