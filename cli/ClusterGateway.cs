@@ -30,7 +30,7 @@ internal sealed class ClusterGateway : IAsyncDisposable
         membership.Mirror.Changed += map => Placement.Apply(map);
         storage = new StorageClient(Placement, new StorageClientOptions { RequestTimeout = options.IoTimeout });
         Func<Volume, IPersistentReservations?> reservationsFor = options.Reservations ?? new SharedReservations(membership, logger).Create;
-        reconciler = new GatewayReconciler(catalog, volume => OpenVolume(storage, volume, options.StorageBlockSizeBytes, logger), options.PortGroups, logger,
+        reconciler = new GatewayReconciler(catalog, volume => OpenVolume(storage, volume, options, logger), options.PortGroups, logger,
             reservationsFor, options.Removable);
         membership.MapChanged += async map =>
         {
@@ -95,8 +95,9 @@ internal sealed class ClusterGateway : IAsyncDisposable
         await membership.DisposeAsync();
     }
 
-    private static IBlockDevice? OpenVolume(StorageClient storage, Volume volume, int storageBlockSizeBytes, ILogger logger)
+    private static IBlockDevice? OpenVolume(StorageClient storage, Volume volume, ClusterGatewayOptions options, ILogger logger)
     {
+        int storageBlockSizeBytes = options.StorageBlockSizeBytes;
         if (!ClusterBlockDevice.Supports((int)volume.LogicalBlockSizeBytes, storageBlockSizeBytes))
         {
             logger.LogError("volume {Volume} has {Block}-byte blocks but the storage nodes use {Storage} (--block-size); not exported", volume.Name, volume.LogicalBlockSizeBytes, storageBlockSizeBytes);
@@ -104,7 +105,8 @@ internal sealed class ClusterGateway : IAsyncDisposable
         }
 
         long chunk = volume.ChunkSizeBytes == 0 ? ClusterBlockDevice.ChunkSizeBytesDefault : (long)volume.ChunkSizeBytes;
-        return new ClusterBlockDevice(storage, Guid.Parse(volume.Id), (long)volume.SizeBytes, (int)volume.LogicalBlockSizeBytes, chunk);
+        int granularity = Math.Max(options.ProvisioningGranularityBytes, (int)volume.LogicalBlockSizeBytes);
+        return new ClusterBlockDevice(storage, Guid.Parse(volume.Id), (long)volume.SizeBytes, (int)volume.LogicalBlockSizeBytes, chunk, granularity);
     }
 
     /// <summary>

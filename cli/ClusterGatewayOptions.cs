@@ -25,6 +25,9 @@ internal sealed class ClusterGatewayOptions
     /// <summary>Whether the logical units of a target report a removable medium (RMB); null means none does.</summary>
     public Func<Target, bool>? Removable { get; init; }
 
+    /// <summary>Provisioning unit the volumes report (0 = their block; see ClusterBlockDevice.ProvisioningGranularityBytes).</summary>
+    public int ProvisioningGranularityBytes { get; init; }
+
     /// <summary>Called with every new map before its targets are reconciled (peer portals, port groups).</summary>
     public Action<ClusterMap>? MapApplying { get; init; }
 }

@@ -168,6 +168,8 @@ internal static class ServerCommand
             // Each portal is its own target port group here (a single gateway has no peers to list).
             PortGroups = () => new NexusTargetPortGroupProvider(relativePortIds),
             Reservations = reservations.For,
+            // The file chunk store frees space in file-system blocks (ClusterBlockDevice.ProvisioningGranularityBytes).
+            ProvisioningGranularityBytes = Sds.Gateway.Block.ClusterBlockDevice.FileSystemBlockBytes,
             // The demo LU is the conformance target: removable (docs/decisions.md, like tgt's removable=1).
             Removable = static target => target.Iqn == DemoTarget.Iqn,
         };
