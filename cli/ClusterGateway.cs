@@ -106,7 +106,7 @@ internal sealed class ClusterGateway : IAsyncDisposable
 
         long chunk = volume.ChunkSizeBytes == 0 ? ClusterBlockDevice.ChunkSizeBytesDefault : (long)volume.ChunkSizeBytes;
         int granularity = Math.Max(options.ProvisioningGranularityBytes, (int)volume.LogicalBlockSizeBytes);
-        return new ClusterBlockDevice(storage, Guid.Parse(volume.Id), (long)volume.SizeBytes, (int)volume.LogicalBlockSizeBytes, chunk, granularity);
+        return new ClusterBlockDevice(storage, Guid.Parse(volume.Id), (long)volume.SizeBytes, (int)volume.LogicalBlockSizeBytes, chunk, granularity, options.AtomicWrites);
     }
 
     /// <summary>

@@ -28,6 +28,9 @@ internal sealed class ClusterGatewayOptions
     /// <summary>Provisioning unit the volumes report (0 = their block; see ClusterBlockDevice.ProvisioningGranularityBytes).</summary>
     public int ProvisioningGranularityBytes { get; init; }
 
+    /// <summary>Whether the volumes offer WRITE ATOMIC inside one chunk (ClusterBlockDevice.AtomicWriteBytesMax).</summary>
+    public bool AtomicWrites { get; init; }
+
     /// <summary>Called with every new map before its targets are reconciled (peer portals, port groups).</summary>
     public Action<ClusterMap>? MapApplying { get; init; }
 }

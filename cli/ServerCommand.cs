@@ -170,6 +170,8 @@ internal static class ServerCommand
             Reservations = reservations.For,
             // The file chunk store frees space in file-system blocks (ClusterBlockDevice.ProvisioningGranularityBytes).
             ProvisioningGranularityBytes = Sds.Gateway.Block.ClusterBlockDevice.FileSystemBlockBytes,
+            // One replica, one gateway: WRITE ATOMIC inside a chunk, as the file-backed demo LU offered it.
+            AtomicWrites = true,
             // The demo LU is the conformance target: removable (docs/decisions.md, like tgt's removable=1).
             Removable = static target => target.Iqn == DemoTarget.Iqn,
         };
