@@ -28,56 +28,68 @@ internal sealed class GatewayArguments
 
     public TimeSpan IoTimeout { get; private set; } = TimeSpan.FromSeconds(15);
 
-    public string? DataDirectory { get; private set; }
+    public string? DataDirectory { get; private init; }
 
     public int BlockSize { get; private set; } = 4096;
+
+    private static readonly IReadOnlySet<string> ValueOptions = new HashSet<string>(StringComparer.Ordinal) { "--id", "--meta", "--portal", "--io-timeout-ms", "--data", "--block-size" };
 
     /// <summary>Parses <paramref name="args"/> (after the word "gateway"); null and an error line on bad input.</summary>
     public static GatewayArguments? Parse(ReadOnlySpan<string> args, out string? error)
     {
-        var parsed = new GatewayArguments();
-        error = null;
-        for (int i = 0; i < args.Length; i += 2)
+        if (Admin.CommandLine.Parse(args, new HashSet<string>(), ValueOptions, out error) is not { } line)
         {
-            string option = args[i];
-            string? value = i + 1 < args.Length ? args[i + 1] : null;
-            if (value is null || value.StartsWith("--", StringComparison.Ordinal))
+            return null;
+        }
+
+        if (line.Positional.Count > 0)
+        {
+            error = $"unexpected argument '{line.Positional[0]}' (see sds gateway --help)";
+            return null;
+        }
+
+        var parsed = new GatewayArguments { DataDirectory = line.Option("--data") };
+        if (line.Option("--id") is { } id)
+        {
+            if (id.Length is 0 or > 128)
             {
-                error = $"{option} needs a value";
+                error = $"bad option or value: --id {id}";
                 return null;
             }
 
-            switch (option)
-            {
-                case "--id" when value.Length is > 0 and <= 128:
-                    parsed.Id = value;
-                    break;
-                case "--meta":
-                    parsed.Meta.AddRange(value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-                    break;
-                case "--portal":
-                    if (!ServerArguments.TryParseEndPoint(value, out IPEndPoint? endPoint))
-                    {
-                        error = $"--portal {value}: expected HOST:PORT with a numeric IP address and a port 1-65535";
-                        return null;
-                    }
-
-                    parsed.Portals.Add(endPoint!);
-                    break;
-                case "--io-timeout-ms" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int timeout) && timeout is >= 100 and <= 600_000:
-                    parsed.IoTimeout = TimeSpan.FromMilliseconds(timeout);
-                    break;
-                case "--data":
-                    parsed.DataDirectory = value;
-                    break;
-                case "--block-size" when value is "512" or "4096":
-                    parsed.BlockSize = int.Parse(value, CultureInfo.InvariantCulture);
-                    break;
-                default:
-                    error = $"bad option or value: {option} {value}";
-                    return null;
-            }
+            parsed.Id = id;
         }
+
+        foreach (string meta in line.Values("--meta"))
+        {
+            parsed.Meta.AddRange(meta.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        }
+
+        foreach (string portal in line.Values("--portal"))
+        {
+            if (!ServerArguments.TryParseEndPoint(portal, out IPEndPoint? endPoint))
+            {
+                error = $"--portal {portal}: expected HOST:PORT with a numeric IP address and a port 1-65535";
+                return null;
+            }
+
+            parsed.Portals.Add(endPoint!);
+        }
+
+        long timeoutMs = (long)parsed.IoTimeout.TotalMilliseconds, blockSize = parsed.BlockSize;
+        error = line.Integer("--io-timeout-ms", 100, 600_000, ref timeoutMs) ?? line.Integer("--block-size", 512, 4096, ref blockSize);
+        if (error is null && blockSize is not (512 or 4096))
+        {
+            error = $"bad option or value: --block-size {blockSize} (expected 512 or 4096)";
+        }
+
+        if (error is not null)
+        {
+            return null;
+        }
+
+        parsed.IoTimeout = TimeSpan.FromMilliseconds(timeoutMs);
+        parsed.BlockSize = (int)blockSize;
 
         if (parsed.Id.Length == 0 || parsed.Meta.Count == 0 || parsed.Portals.Count == 0)
         {

@@ -70,13 +70,18 @@ internal sealed class GatewayMembership : IAsyncDisposable
         set => Interlocked.Exchange(ref appliedVersion, (long)value);
     }
 
-    /// <summary>Registers (retrying until <paramref name="cancellationToken"/>) and returns the membership; null if cancelled.</summary>
-    public static async Task<GatewayMembership?> RegisterAsync(IReadOnlyList<string> metaAddresses, string nodeId, string iscsiPortal, ILogger logger, CancellationToken cancellationToken)
+    /// <summary>
+    /// Registers (retrying until <paramref name="cancellationToken"/>) and returns the membership; null if cancelled.
+    /// The map comes from <paramref name="mirror"/> when given (owned by the membership: the co-located meta member
+    /// of <c>sds server</c>), else from a watch on <paramref name="metaAddresses"/>.
+    /// </summary>
+    public static async Task<GatewayMembership?> RegisterAsync(IReadOnlyList<string> metaAddresses, string nodeId, string iscsiPortal, ILogger logger, CancellationToken cancellationToken,
+        ClusterMapMirror? mirror = null)
     {
         var registration = new RegisterNodeRequest { NodeId = nodeId, IscsiPortal = iscsiPortal, Version = "0.1" };
         registration.Roles.Add(NodeRole.Gateway);
         var membership = new GatewayMembership(metaAddresses, registration, logger);
-        membership.mirror = ClusterMapMirror.Remote(metaAddresses, nodeId, logger);
+        membership.mirror = mirror ?? ClusterMapMirror.Remote(metaAddresses, nodeId, logger);
         while (!cancellationToken.IsCancellationRequested)
         {
             if (await membership.TryRegisterAsync(cancellationToken))

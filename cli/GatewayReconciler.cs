@@ -10,9 +10,7 @@ namespace Sds.Cli;
 
 /// <summary>
 /// Makes a gateway's <see cref="TargetCatalog"/> equal to the cluster map's targets, LUNs, ACLs and CHAP, without
-/// a restart (issue #7). One reconciler serves both gateways: the embedded one of <c>sds server</c> (file-backed
-/// devices) and the <c>sds gateway</c> role (cluster devices); they differ only in the device factory and the
-/// target port group provider. A target whose export changed is rebuilt and replaced in the catalog (new logins
+/// a restart (issue #7), through <see cref="ClusterGateway"/> for both <c>sds gateway</c> and <c>sds server</c>. A target whose export changed is rebuilt and replaced in the catalog (new logins
 /// see it; sessions keep the node they logged in to). A grown volume is resized in place, so its logical units
 /// raise CAPACITY DATA HAS CHANGED. Not thread-safe: one caller (the map-following loop) drives it.
 /// </summary>
@@ -26,6 +24,7 @@ internal sealed class GatewayReconciler : IDisposable
     private readonly Dictionary<string, (IBlockDevice Device, List<LogicalUnit> Units)> openVolumes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Volume> refusedVolumes = new(StringComparer.Ordinal);
     private readonly Func<Volume, IPersistentReservations?>? reservationsFor;
+    private readonly Func<Target, bool>? removable;
 
     /// <summary>
     /// Creates the reconciler. <paramref name="openDevice"/> opens a volume's device (null, after logging why,
@@ -33,12 +32,14 @@ internal sealed class GatewayReconciler : IDisposable
     /// </summary>
     /// <remarks>
     /// <paramref name="reservationsFor"/> (cluster gateways) gives each new logical unit its reservations; null
-    /// keeps the unit's own in-process reservations (the one-gateway embedded server).
+    /// keeps the unit's own in-process reservations (tests). <paramref name="removable"/> says which targets' units
+    /// report a removable medium (the demo target of <c>sds server</c>, as the file-backed demo LU did).
     /// </remarks>
     public GatewayReconciler(TargetCatalog catalog, Func<Volume, IBlockDevice?> openDevice, Func<ITargetPortGroupProvider> portGroups, ILogger logger,
-        Func<Volume, IPersistentReservations?>? reservationsFor = null)
+        Func<Volume, IPersistentReservations?>? reservationsFor = null, Func<Target, bool>? removable = null)
     {
         this.reservationsFor = reservationsFor;
+        this.removable = removable;
         this.catalog = catalog;
         this.openDevice = openDevice;
         this.portGroups = portGroups;
@@ -106,6 +107,7 @@ internal sealed class GatewayReconciler : IDisposable
     private TargetNode Build(Target target, IReadOnlyDictionary<string, Volume> volumes)
     {
         var device = new ScsiTargetDevice(portGroups());
+        bool removableMedium = removable?.Invoke(target) ?? false;
         foreach (LunMapping lun in target.Luns)
         {
             if (!volumes.TryGetValue(lun.VolumeId, out Volume? volume) || !Guid.TryParse(volume.Id, out Guid volumeGuid))
@@ -131,7 +133,7 @@ internal sealed class GatewayReconciler : IDisposable
             // DESIGN.md §6: the identity (VPD 0x80 serial, 0x83 NAA) comes from the volume UUID alone, so every
             // gateway reports the same device and multipath sees one LU behind N paths.
             IPersistentReservations? reservations = reservationsFor?.Invoke(volume);
-            var unit = new LogicalUnit(open.Device, new LogicalUnitIdentity(volumeGuid), reservations: reservations);
+            var unit = new LogicalUnit(open.Device, new LogicalUnitIdentity(volumeGuid), reservations: reservations, removable: removableMedium);
             if (reservations is MetaPersistentReservations shared)
             {
                 // Unit attentions for preempted/released registrants are raised by the shared copy on this unit.

@@ -7,7 +7,7 @@ internal static class Program
         usage: sds <command> [options]
 
         commands:
-          server    run a one-process SdsTarget (meta + iSCSI gateway on local file devices)
+          server    run a one-process SdsTarget (meta + storage node + iSCSI gateway, replicas=1)
           meta      run one member of the meta Raft group
           storage   run a storage node (sds storage --help)
           gateway   run an iSCSI gateway of the cluster (sds gateway --help)
@@ -15,12 +15,14 @@ internal static class Program
 
         sds server --data DIR [--portal HOST:PORT]... [--demo] [--chap USER:SECRET]
                    [--mutual-chap USER:SECRET] [--api HOST:PORT]
-          --data DIR                 data directory (created if missing)
+          --data DIR                 data directory (created if missing): DIR/meta (the cluster map),
+                                     DIR/storage (every volume's blocks), DIR/reservations (APTPL)
           --portal HOST:PORT         iSCSI portal; repeat for more paths (default 127.0.0.1:3260);
                                      each portal is its own TPGT and relative target port
-          --demo                     create target iqn.2026-11.io.sds:demo with a 1 GiB LUN 0
-                                     (sparse file DIR/demo-lun0.img), open to any initiator
-          --chap USER:SECRET         require one-way CHAP on the demo target
+          --demo                     create target iqn.2026-11.io.sds:demo with LUN 0 = volume "demo"
+                                     (1 GiB, thin) through meta, open to any initiator; a restart
+                                     finds them again (nothing is created twice)
+          --chap USER:SECRET         require one-way CHAP on the demo target (secret 12-16 bytes)
           --mutual-chap USER:SECRET  credentials the target answers with for mutual CHAP
           --api HOST:PORT            management API endpoint (default 127.0.0.1:7070)
 

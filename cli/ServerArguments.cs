@@ -11,73 +11,71 @@ internal sealed class ServerArguments
     public static readonly IPEndPoint DefaultPortal = new(IPAddress.Loopback, 3260);
 
     /// <summary>Data directory (--data).</summary>
-    public string DataDirectory { get; private set; } = "";
+    public string DataDirectory { get; private init; } = "";
     /// <summary>Portals (--portal, repeatable); the default when none is given.</summary>
     public List<IPEndPoint> Portals { get; } = new();
     /// <summary>Whether to create the demo target (--demo).</summary>
-    public bool Demo { get; private set; }
+    public bool Demo { get; private init; }
     /// <summary>One-way CHAP credentials for the demo target (--chap).</summary>
     public ChapCredentials? Chap { get; private set; }
     /// <summary>Mutual CHAP credentials (--mutual-chap).</summary>
     public ChapCredentials? MutualChap { get; private set; }
     /// <summary>Management API endpoint (--api); null means 127.0.0.1:7070.</summary>
-    public string? Api { get; private set; }
+    public string? Api { get; private init; }
+
+    private static readonly IReadOnlySet<string> Flags = new HashSet<string>(StringComparer.Ordinal) { "--demo" };
+    private static readonly IReadOnlySet<string> ValueOptions = new HashSet<string>(StringComparer.Ordinal) { "--data", "--portal", "--chap", "--mutual-chap", "--api" };
 
     /// <summary>Parses <paramref name="args"/> (after the word "server"); returns null and an error line on bad input.</summary>
     public static ServerArguments? Parse(ReadOnlySpan<string> args, out string? error)
     {
-        var parsed = new ServerArguments();
-        error = null;
-        for (int i = 0; i < args.Length; i++)
+        if (Admin.CommandLine.Parse(args, Flags, ValueOptions, out error) is not { } line)
         {
-            string option = args[i];
-            string? value = i + 1 < args.Length ? args[i + 1] : null;
-            bool takesValue = option is "--data" or "--portal" or "--chap" or "--mutual-chap" or "--api";
-            if (takesValue && (value is null || value.StartsWith("--", StringComparison.Ordinal)))
+            return null;
+        }
+
+        if (line.Positional.Count > 0)
+        {
+            error = $"unexpected argument '{line.Positional[0]}' (see sds --help)";
+            return null;
+        }
+
+        var parsed = new ServerArguments { DataDirectory = line.Option("--data") ?? "", Demo = line.Flag("--demo"), Api = line.Option("--api") };
+        foreach (string value in line.Values("--portal"))
+        {
+            if (!TryParseEndPoint(value, out IPEndPoint? endPoint))
             {
-                error = $"{option} needs a value";
+                error = $"--portal {value}: expected HOST:PORT with a numeric IP address and a port 1-65535";
                 return null;
             }
-            switch (option)
-            {
-                case "--data": parsed.DataDirectory = value!; i++; break;
-                case "--demo": parsed.Demo = true; break;
-                case "--portal":
-                    if (!TryParseEndPoint(value!, out IPEndPoint? endPoint))
-                    {
-                        error = $"--portal {value}: expected HOST:PORT with a numeric IP address and a port 1-65535";
-                        return null;
-                    }
-                    parsed.Portals.Add(endPoint!);
-                    i++;
-                    break;
-                case "--chap":
-                case "--mutual-chap":
-                    int colon = value!.IndexOf(':');
-                    if (colon <= 0 || colon == value.Length - 1)
-                    {
-                        error = $"{option}: expected USER:SECRET";
-                        return null;
-                    }
-                    var credentials = new ChapCredentials(value[..colon], value[(colon + 1)..]);
-                    if (option == "--chap") parsed.Chap = credentials; else parsed.MutualChap = credentials;
-                    i++;
-                    break;
-                case "--api":
-                    // TODO(#4): serve the gRPC management API here; parsed and ignored for now.
-                    if (!TryParseEndPoint(value!, out _))
-                    {
-                        error = $"--api {value}: expected HOST:PORT";
-                        return null;
-                    }
-                    parsed.Api = value;
-                    i++;
-                    break;
-                default:
-                    error = $"unknown option '{option}' (see sds --help)";
-                    return null;
-            }
+
+            parsed.Portals.Add(endPoint!);
         }
+
+        if (parsed.Api is not null && !TryParseEndPoint(parsed.Api, out _))
+        {
+            error = $"--api {parsed.Api}: expected HOST:PORT";
+            return null;
+        }
+
+        foreach (string option in (ReadOnlySpan<string>)["--chap", "--mutual-chap"])
+        {
+            if (line.Option(option) is not { } value)
+            {
+                continue;
+            }
+
+            int colon = value.IndexOf(':');
+            if (colon <= 0 || colon == value.Length - 1)
+            {
+                error = $"{option}: expected USER:SECRET";
+                return null;
+            }
+
+            var credentials = new ChapCredentials(value[..colon], value[(colon + 1)..]);
+            if (option == "--chap") parsed.Chap = credentials; else parsed.MutualChap = credentials;
+        }
+
         if (parsed.DataDirectory.Length == 0)
         {
             error = "--data DIR is required";
@@ -93,6 +91,14 @@ internal sealed class ServerArguments
             error = "--chap applies to the --demo target; add --demo";
             return null;
         }
+        // The demo target's CHAP goes through meta, which holds every target to the same rules: say so now, as a
+        // usage error, rather than failing after the cluster started.
+        if (Sds.Meta.State.MetaValidation.Chap(DemoTarget.Chap(parsed.Chap, parsed.MutualChap)) is { } chapError)
+        {
+            error = $"--chap/--mutual-chap: {chapError}";
+            return null;
+        }
+
         if (parsed.Portals.Count == 0) parsed.Portals.Add(DefaultPortal);
         var distinct = new HashSet<string>();
         foreach (IPEndPoint portal in parsed.Portals)

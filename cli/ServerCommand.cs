@@ -1,40 +1,41 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.Extensions.Logging;
-using Sds.Gateway.Block;
 using Sds.Gateway.Iscsi;
 using Sds.Gateway.Iscsi.Catalog;
 using Sds.Gateway.Scsi;
-using Sds.Gateway.Scsi.Reservations;
 using Sds.Gateway.Transport;
+using Sds.Meta.Client;
+using Sds.Storage;
 
 namespace Sds.Cli;
 
 /// <summary>
-/// <c>sds server</c>: a one-member meta (management API on --api) and one gateway on local file-backed
-/// block devices under --data (DESIGN.md §7; the storage role joins later). Stops cleanly on SIGINT/SIGTERM.
+/// <c>sds server</c> (DESIGN.md §7): the whole cluster in one process, on the cluster's code paths — a one-member
+/// meta (management API on --api), one storage node with replicas=1 (its data under DATA/storage, placement from
+/// meta) and one gateway whose LUNs are <see cref="Sds.Gateway.Block.ClusterBlockDevice"/> volumes of the map.
+/// Storage and gateway read the map from the meta member in process; registration, heartbeats and the data path
+/// (Storage.Io) use loopback gRPC, the only path they have (docs/decisions.md). Stops cleanly on SIGINT/SIGTERM.
 /// </summary>
 internal static class ServerCommand
 {
-    /// <summary>The demo target's name (DESIGN.md §7).</summary>
-    public const string DemoTargetName = "iqn.2026-11.io.sds:demo";
+    /// <summary>
+    /// Block size of the embedded storage node: volumes are exported only with this logical block size, so it is
+    /// the volume default (512) that `sds volume create` and the demo use.
+    /// </summary>
+    public const int StorageBlockSizeBytes = 512;
 
-    /// <summary>Size of the demo LUN.</summary>
-    public const long DemoLunSizeBytes = 1L << 30;
+    private const string StorageNodeId = "local-storage";
+    private const string GatewayNodeId = "local-gateway";
+
+    /// <summary>Time the co-located PGs get to elect their (single) leaders before the portals open.</summary>
+    private static readonly TimeSpan LeaderWait = TimeSpan.FromSeconds(15);
 
     /// <summary>Runs the server; returns the process exit code.</summary>
     public static async Task<int> RunAsync(ServerArguments arguments)
     {
-        using ILoggerFactory loggerFactory = LoggerFactory.Create(builder => builder
-            .AddSimpleConsole(options =>
-            {
-                options.SingleLine = true;
-                options.TimestampFormat = "HH:mm:ss.fff ";
-            })
-            .SetMinimumLevel(Environment.GetEnvironmentVariable("SDS_LOG_DEBUG") == "1" ? LogLevel.Debug : LogLevel.Information)
-            .AddFilter("Microsoft.AspNetCore", LogLevel.Warning)
-            .AddFilter("Microsoft.Hosting", LogLevel.Warning));
+        using ILoggerFactory loggerFactory = RoleHost.CreateLoggerFactory();
         ILogger logger = loggerFactory.CreateLogger("sds");
         try
         {
@@ -55,35 +56,9 @@ internal static class ServerCommand
             relativePortIds[i] = id;
             catalog.AddPortal(new Portal(arguments.Portals[i], id, id, 1));
         }
-        var devices = new List<IDisposable>();
-        if (arguments.Demo)
-        {
-            string path = Path.Combine(arguments.DataDirectory, "demo-lun0.img");
-            FileBlockDevice block;
-            try
-            {
-                block = FileBlockDevice.Open(path, DemoLunSizeBytes);
-            }
-            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-            {
-                Console.Error.WriteLine($"sds: cannot open {path}: {exception.Message}");
-                return 1;
-            }
-            devices.Add(block);
-            var device = new ScsiTargetDevice(new NexusTargetPortGroupProvider(relativePortIds));
-            // The demo LU is the conformance target: removable (docs/decisions.md, like tgt's
-            // removable=1) and its APTPL reservations survive restarts in <image>.pr.
-            device.AddLogicalUnit(0, new LogicalUnit(block, new LogicalUnitIdentity(StableVolumeId(DemoTargetName + "/0")),
-                reservationStore: new FilePersistentReservationStore(path + ".pr"), removable: true));
-            catalog.AddTarget(new TargetNode(DemoTargetName, "sds-demo", device, arguments.Chap, arguments.MutualChap));
-        }
 
+        using var host = new RoleHost();
         var server = new IscsiTargetServer(catalog, IscsiOptionsFromEnvironment(), loggerFactory);
-        // Signals are handled before any portal is bound: the kernel accepts connections on a bound,
-        // listening socket, so a client (or test) may see the port and send SIGTERM at once.
-        using var stop = new CancellationTokenSource();
-        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         // SIGQUIT dumps the iSCSI state (windows, tasks in flight) without stopping: the way to look
         // inside a stalled session (issue #3).
         using PosixSignalRegistration sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, context =>
@@ -91,60 +66,146 @@ internal static class ServerCommand
             context.Cancel = true;
             logger.LogWarning("state dump (SIGQUIT):\n{State}", server.DescribeState());
         });
-        var listeners = new List<PortalListener>();
-        foreach (Portal portal in catalog.Portals)
+
+        // Portals are bound (not yet accepting) before anything else starts, so a busy port fails the start with
+        // one line and nothing else has been started or logged.
+        List<PortalListener>? listeners = await RoleHost.BindPortalsAsync(catalog.Portals, server, "sds");
+        if (listeners is null)
         {
-            PortalListener? listener = PortalListener.TryStart(portal, server, out string? error);
-            if (listener is null)
-            {
-                Console.Error.WriteLine($"sds: {error}");
-                foreach (PortalListener started in listeners) await started.DisposeAsync();
-                foreach (IDisposable device in devices) device.Dispose();
-                return 1;
-            }
-            listeners.Add(listener);
+            return 1;
         }
 
-        // Portals are bound (not yet accepting) before the embedded meta starts, so a busy port fails
-        // the start with one line and nothing else has been started or logged.
-        await using EmbeddedMeta? meta = await EmbeddedMeta.StartAsync(arguments.DataDirectory, arguments.Api, arguments.Portals.Select(p => p.ToString()).ToList(), loggerFactory);
+        int exitCode;
+        try
+        {
+            exitCode = await RunPartsAsync(arguments, catalog, relativePortIds, server, listeners, host, loggerFactory, logger);
+        }
+        finally
+        {
+            await RoleHost.CloseAsync(listeners);
+        }
+
+        if (exitCode == 0)
+        {
+            logger.LogInformation("stopped");
+        }
+
+        return exitCode;
+    }
+
+    private static async Task<int> RunPartsAsync(ServerArguments arguments, TargetCatalog catalog, ushort[] relativePortIds, IscsiTargetServer server,
+        List<PortalListener> listeners, RoleHost host, ILoggerFactory loggerFactory, ILogger logger)
+    {
+        await using EmbeddedMeta? meta = await EmbeddedMeta.StartAsync(arguments.DataDirectory, arguments.Api, loggerFactory);
         if (meta is null)
         {
-            foreach (PortalListener started in listeners) await started.DisposeAsync();
-            foreach (IDisposable device in devices) device.Dispose();
             return 1;
         }
 
         logger.LogInformation("management API on {Api}", string.Join(", ", meta.Server.Addresses));
-        // Targets, LUNs, ACLs and CHAP created through the management API appear here without a restart.
-        await using GatewaySync sync = await GatewaySync.StartAsync(meta.Server.Node, catalog, relativePortIds, arguments.DataDirectory, logger);
-        if (arguments.Demo)
-        {
-            logger.LogInformation("demo target {Target}: LUN 0 = {Path} ({Size} bytes){Chap}", DemoTargetName, Path.Combine(arguments.DataDirectory, "demo-lun0.img"), DemoLunSizeBytes,
-                arguments.Chap is null ? "" : arguments.MutualChap is null ? ", CHAP" : ", mutual CHAP");
-        }
-        foreach (PortalListener listener in listeners) listener.Start();
-
-        logger.LogInformation("sds server ready");
+        string[] metaAddresses = [meta.Endpoint];
+        string storageDirectory = Path.Combine(arguments.DataDirectory, "storage");
+        // The storage address is registered before the node listens (MetaDrivenStorage), so it needs a port now:
+        // a free loopback port, registered again at every start.
+        string storageListen = $"127.0.0.1:{FreeLoopbackPort()}";
+        MetaDrivenStorage? storage;
         try
         {
-            await Task.Delay(Timeout.Infinite, stop.Token);
+            string? error;
+            (storage, error) = await MetaDrivenStorage.StartAsync(metaAddresses, StorageNodeId, storageListen, storageDirectory,
+                memberId => new StorageNodeConfig
+                {
+                    NodeId = memberId,
+                    DataDirectory = storageDirectory,
+                    Listen = storageListen,
+                    BlockSizeBytes = StorageBlockSizeBytes,
+                },
+                ClusterMapMirror.Local(meta.Server.Node, logger), host.Stopping);
+            if (storage is null)
+            {
+                Console.Error.WriteLine($"sds: storage: {error}");
+                return 1;
+            }
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (host.Stopping.IsCancellationRequested)
         {
+            return 0;
         }
-        logger.LogInformation("shutting down");
-        foreach (PortalListener listener in listeners) await listener.DisposeAsync();
-        await server.StopAsync();
-        foreach (IDisposable device in devices) device.Dispose();
-        logger.LogInformation("stopped");
-        return 0;
 
-        void OnSignal(PosixSignalContext context)
+        await using (storage)
         {
-            context.Cancel = true;
-            stop.Cancel();
+            try
+            {
+                if (!await storage.WaitForLeadersAsync(LeaderWait, host.Stopping))
+                {
+                    logger.LogWarning("not every placement group elected a leader within {Wait}; serving anyway (I/O waits for them)", LeaderWait);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return 0;
+            }
+
+            return await RunGatewayAsync(arguments, catalog, relativePortIds, server, listeners, host, meta, metaAddresses, logger);
         }
+    }
+
+    private static async Task<int> RunGatewayAsync(ServerArguments arguments, TargetCatalog catalog, ushort[] relativePortIds, IscsiTargetServer server,
+        List<PortalListener> listeners, RoleHost host, EmbeddedMeta meta, string[] metaAddresses, ILogger logger)
+    {
+        GatewayMembership? membership = await GatewayMembership.RegisterAsync(metaAddresses, GatewayNodeId, arguments.Portals[0].ToString(), logger, host.Stopping,
+            ClusterMapMirror.Local(meta.Server.Node, logger));
+        if (membership is null)
+        {
+            return 0; // stopped while registering
+        }
+
+        var reservations = new LocalReservations(Path.Combine(arguments.DataDirectory, "reservations"));
+        var options = new ClusterGatewayOptions
+        {
+            StorageBlockSizeBytes = StorageBlockSizeBytes,
+            IoTimeout = TimeSpan.FromSeconds(15),
+            // Each portal is its own target port group here (a single gateway has no peers to list).
+            PortGroups = () => new NexusTargetPortGroupProvider(relativePortIds),
+            Reservations = reservations.For,
+            // The file chunk store frees space in file-system blocks (ClusterBlockDevice.ProvisioningGranularityBytes).
+            ProvisioningGranularityBytes = Sds.Gateway.Block.ClusterBlockDevice.FileSystemBlockBytes,
+            // One replica, one gateway: WRITE ATOMIC inside a chunk, as the file-backed demo LU offered it.
+            AtomicWrites = true,
+            // The demo LU is the conformance target: removable (docs/decisions.md, like tgt's removable=1).
+            Removable = static target => target.Iqn == DemoTarget.Iqn,
+        };
+        await using ClusterGateway? gateway = await ClusterGateway.StartAsync(membership, catalog, options, logger, host.Stopping);
+        if (gateway is null)
+        {
+            return 0;
+        }
+
+        if (arguments.Demo)
+        {
+            try
+            {
+                (ulong version, string? error) = await DemoTarget.EnsureAsync(meta.Server.Node, DemoTarget.Chap(arguments.Chap, arguments.MutualChap), host.Stopping);
+                if (error is not null)
+                {
+                    Console.Error.WriteLine($"sds: cannot create the demo target: {error}");
+                    return 1;
+                }
+
+                // The portals open only once the gateway serves the demo LUN: the first login finds it.
+                await gateway.WaitForVersionAsync(version, host.Stopping);
+            }
+            catch (OperationCanceledException)
+            {
+                return 0;
+            }
+
+            logger.LogInformation("demo target {Target}: LUN 0 = volume {Volume} ({Size} bytes){Chap}", DemoTarget.Iqn, DemoTarget.VolumeName, DemoTarget.SizeBytes,
+                arguments.Chap is null ? "" : arguments.MutualChap is null ? ", CHAP" : ", mutual CHAP");
+        }
+
+        await host.ServeAsync(listeners, server, logger, "sds server ready");
+        return 0;
     }
 
     /// <summary>
@@ -160,10 +221,10 @@ internal static class ServerCommand
             : new IscsiServerOptions();
     }
 
-    /// <summary>A volume id that stays the same across restarts, so the LU identity (VPD 0x83) is stable.</summary>
-    private static Guid StableVolumeId(string name)
+    private static int FreeLoopbackPort()
     {
-        byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(name));
-        return new Guid(hash.AsSpan(0, 16));
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 }

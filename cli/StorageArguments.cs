@@ -27,13 +27,13 @@ internal sealed class StorageArguments
 
     public ulong Id { get; private set; }
 
-    public string Listen { get; private set; } = "";
+    public string Listen { get; private init; } = "";
 
-    public string DataDirectory { get; private set; } = "";
+    public string DataDirectory { get; private init; } = "";
 
     public string Store { get; private set; } = "file";
 
-    public string? Meta { get; private set; }
+    public string? Meta { get; private init; }
 
     public Dictionary<ulong, string> Peers { get; } = [];
 
@@ -45,70 +45,66 @@ internal sealed class StorageArguments
 
     public int BlockSize { get; private set; } = 4096;
 
+    private static readonly IReadOnlySet<string> ValueOptions = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "--id", "--listen", "--data", "--store", "--meta", "--peers", "--pgs", "--replicas", "--tick-ms", "--block-size",
+    };
+
     /// <summary>Parses <paramref name="args"/> (after the word "storage"); null and an error line on bad input.</summary>
     public static StorageArguments? Parse(ReadOnlySpan<string> args, out string? error)
     {
-        var parsed = new StorageArguments();
-        bool pgsGiven = false;
-        error = null;
-        for (int i = 0; i < args.Length; i += 2)
+        if (Admin.CommandLine.Parse(args, new HashSet<string>(), ValueOptions, out error) is not { } line)
         {
-            string option = args[i];
-            string? value = i + 1 < args.Length ? args[i + 1] : null;
-            if (value is null || value.StartsWith("--", StringComparison.Ordinal))
+            return null;
+        }
+
+        if (line.Positional.Count > 0)
+        {
+            error = $"unexpected argument '{line.Positional[0]}' (see sds storage --help)";
+            return null;
+        }
+
+        var parsed = new StorageArguments
+        {
+            Listen = line.Option("--listen") ?? "",
+            DataDirectory = line.Option("--data") ?? "",
+            Meta = line.Option("--meta"),
+        };
+        bool pgsGiven = line.Option("--pgs") is not null;
+        long id = 0, pgs = parsed.Pgs, replicas = 0, tickMs = parsed.TickMs, blockSize = parsed.BlockSize;
+        error = line.Integer("--id", 1, long.MaxValue, ref id) ?? line.Integer("--pgs", 1, 65536, ref pgs) ?? line.Integer("--replicas", 1, 7, ref replicas)
+            ?? line.Integer("--tick-ms", 5, 10_000, ref tickMs) ?? line.Integer("--block-size", 512, 4096, ref blockSize);
+        if (error is null && blockSize is not (512 or 4096))
+        {
+            error = $"bad option or value: --block-size {blockSize} (expected 512 or 4096)";
+        }
+
+        if (line.Option("--store") is { } store)
+        {
+            if (store is not ("file" or "rocksdb"))
             {
-                error = $"{option} needs a value";
+                error ??= $"bad option or value: --store {store} (expected file or rocksdb)";
+            }
+
+            parsed.Store = store;
+        }
+
+        if (error is not null)
+        {
+            return null;
+        }
+
+        (parsed.Id, parsed.Pgs, parsed.Replicas, parsed.TickMs, parsed.BlockSize) = ((ulong)id, (int)pgs, (int)replicas, (int)tickMs, (int)blockSize);
+        foreach (string peer in (line.Option("--peers") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string[] parts = peer.Split('=', 2);
+            if (parts.Length != 2 || !ulong.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out ulong peerId) || peerId == 0 || !parts[1].Contains(':', StringComparison.Ordinal))
+            {
+                error = $"--peers: '{peer}' is not id=host:port";
                 return null;
             }
 
-            switch (option)
-            {
-                case "--id" when ulong.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out ulong id) && id > 0:
-                    parsed.Id = id;
-                    break;
-                case "--listen":
-                    parsed.Listen = value;
-                    break;
-                case "--data":
-                    parsed.DataDirectory = value;
-                    break;
-                case "--store" when value is "file" or "rocksdb":
-                    parsed.Store = value;
-                    break;
-                case "--meta":
-                    parsed.Meta = value;
-                    break;
-                case "--peers":
-                    foreach (string peer in value.Split(',', StringSplitOptions.RemoveEmptyEntries))
-                    {
-                        string[] parts = peer.Split('=', 2);
-                        if (parts.Length != 2 || !ulong.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out ulong peerId) || peerId == 0 || !parts[1].Contains(':', StringComparison.Ordinal))
-                        {
-                            error = $"--peers: '{peer}' is not id=host:port";
-                            return null;
-                        }
-
-                        parsed.Peers[peerId] = parts[1];
-                    }
-
-                    break;
-                case "--pgs" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int pgs) && pgs is > 0 and <= 65536:
-                    parsed.Pgs = pgs;
-                    pgsGiven = true;
-                    break;
-                case "--replicas" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int replicas) && replicas is > 0 and <= 7:
-                    parsed.Replicas = replicas;
-                    break;
-                case "--tick-ms" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int tick) && tick is >= 5 and <= 10000:
-                    parsed.TickMs = tick;
-                    break;
-                case "--block-size" when value is "512" or "4096":
-                    parsed.BlockSize = int.Parse(value, CultureInfo.InvariantCulture);
-                    break;
-                default:
-                    error = $"bad option or value: {option} {value}";
-                    return null;
-            }
+            parsed.Peers[peerId] = parts[1];
         }
 
         if (parsed.Id == 0 || parsed.Listen.Length == 0 || parsed.DataDirectory.Length == 0)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Side-by-side block benchmark: SdsTarget (`sds server --demo`) against Linux tgt, in one run.
 
-Both targets listen on 127.0.0.1 and serve a 1 GiB sparse file. Each workload runs through the
+Both targets listen on 127.0.0.1 and serve 1 GiB (ours: the demo volume of the embedded cluster, tgt: a
+sparse file). Each workload runs through the
 same initiators against each target in turn:
   - fio --ioengine=nbd through qemu-nbd on the target's iscsi:// URL (QEMU's libiscsi driver);
   - iscsi-perf (libiscsi) for raw 4 KiB random reads.

@@ -1,13 +1,16 @@
 namespace Sds.Cli.Admin;
 
 /// <summary>
-/// A parsed admin command line: positional words and <c>--name value</c> options (flags take no value).
-/// Options may appear anywhere; unknown ones are a usage error.
+/// A parsed command line: positional words, <c>--name value</c> (or <c>--name=value</c>) options and flags (no
+/// value). Options may appear anywhere and may repeat (<see cref="Values"/>; <see cref="Option"/> gives the last).
+/// The one parser of the <c>sds</c> executable: admin commands and the daemon roles' arguments.
 /// </summary>
 internal sealed class CommandLine
 {
-    private static readonly HashSet<string> Flags = ["--json", "--force", "--thick", "--help", "-h"];
-    private readonly Dictionary<string, string> options = new(StringComparer.Ordinal);
+    /// <summary>The admin commands' flags.</summary>
+    public static readonly IReadOnlySet<string> AdminFlags = new HashSet<string>(StringComparer.Ordinal) { "--json", "--force", "--thick", "--help", "-h" };
+
+    private readonly Dictionary<string, List<string>> options = new(StringComparer.Ordinal);
     private readonly HashSet<string> used = new(StringComparer.Ordinal);
 
     private CommandLine(List<string> positional) => Positional = positional;
@@ -15,8 +18,15 @@ internal sealed class CommandLine
     /// <summary>Words that are not options, in order.</summary>
     public List<string> Positional { get; }
 
-    /// <summary>Splits <paramref name="args"/>; null with <paramref name="error"/> when an option lacks its value.</summary>
-    public static CommandLine? Parse(ReadOnlySpan<string> args, out string? error)
+    /// <summary>Splits admin arguments (<see cref="AdminFlags"/>; unknown options are found later by <see cref="UnknownOption"/>).</summary>
+    public static CommandLine? Parse(ReadOnlySpan<string> args, out string? error) => Parse(args, AdminFlags, null, out error);
+
+    /// <summary>
+    /// Splits <paramref name="args"/>; null with one <paramref name="error"/> line when an option lacks its value (none
+    /// follows, or the next word is itself an option) or, when <paramref name="valueOptions"/> is given, is neither one
+    /// of them nor one of <paramref name="flags"/>.
+    /// </summary>
+    public static CommandLine? Parse(ReadOnlySpan<string> args, IReadOnlySet<string> flags, IReadOnlySet<string>? valueOptions, out string? error)
     {
         error = null;
         var line = new CommandLine([]);
@@ -30,17 +40,24 @@ internal sealed class CommandLine
             }
 
             int equals = arg.IndexOf('=', StringComparison.Ordinal);
+            string name = equals > 0 ? arg[..equals] : arg;
+            if (valueOptions is not null && !valueOptions.Contains(name) && !flags.Contains(name))
+            {
+                error = $"unknown option '{name}' (see sds --help)";
+                return null;
+            }
+
             if (equals > 0)
             {
-                line.options[arg[..equals]] = arg[(equals + 1)..];
+                line.Add(name, arg[(equals + 1)..]);
             }
-            else if (Flags.Contains(arg))
+            else if (flags.Contains(arg))
             {
-                line.options[arg] = "true";
+                line.Add(arg, "true");
             }
-            else if (i + 1 < args.Length)
+            else if (i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
             {
-                line.options[arg] = args[++i];
+                line.Add(arg, args[++i]);
             }
             else
             {
@@ -52,11 +69,38 @@ internal sealed class CommandLine
         return line;
     }
 
-    /// <summary>The value of <paramref name="name"/>, or null.</summary>
+    /// <summary>The value of <paramref name="name"/> (the last one when repeated), or null.</summary>
     public string? Option(string name)
     {
         used.Add(name);
-        return options.GetValueOrDefault(name);
+        return options.TryGetValue(name, out List<string>? values) ? values[^1] : null;
+    }
+
+    /// <summary>Every value of <paramref name="name"/>, in order (empty when absent).</summary>
+    public IReadOnlyList<string> Values(string name)
+    {
+        used.Add(name);
+        return options.TryGetValue(name, out List<string>? values) ? values : [];
+    }
+
+    /// <summary>
+    /// Reads option <paramref name="name"/> as a decimal integer in [<paramref name="minimum"/>, <paramref name="maximum"/>]
+    /// into <paramref name="value"/> (left as is when the option is absent); an error line when it is not one.
+    /// </summary>
+    public string? Integer(string name, long minimum, long maximum, ref long value)
+    {
+        if (Option(name) is not { } text)
+        {
+            return null;
+        }
+
+        if (!long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long parsed) || parsed < minimum || parsed > maximum)
+        {
+            return $"bad option or value: {name} {text} (expected {minimum} to {maximum})";
+        }
+
+        value = parsed;
+        return null;
     }
 
     /// <summary>True when the flag is present.</summary>
@@ -64,4 +108,15 @@ internal sealed class CommandLine
 
     /// <summary>The first option given that no command asked for, or null.</summary>
     public string? UnknownOption() => options.Keys.FirstOrDefault(k => !used.Contains(k));
+
+    private void Add(string name, string value)
+    {
+        if (!options.TryGetValue(name, out List<string>? values))
+        {
+            values = [];
+            options.Add(name, values);
+        }
+
+        values.Add(value);
+    }
 }

@@ -353,6 +353,11 @@ internal sealed class MetaNode : IReadyHandler, IAsyncDisposable
                 pendingReads[context] = work;
                 break;
             case ReadIndexStatus.NotLeader:
+            case ReadIndexStatus.Forwarded:
+                // Reads are served by the leader only (the API edge answers NOT_LEADER with the leader's address and
+                // the client goes there). A follower's read was forwarded to the leader (thesis §6.4) and, before,
+                // deferred and forwarded again on every loop iteration without ever matching the answer: the call
+                // hung until its deadline ("no meta leader reachable" for a CLI given only a follower's address).
                 work.ReadCompletion!.TrySetResult(new MetaResult<object?>(MetaCallStatus.NotLeader, null, node.Leader));
                 break;
             default:

@@ -10,7 +10,7 @@ public class ChapTests : IAsyncLifetime
     private const string User = "alice";
     private const string Secret = "s3cret-for-alice";
     private const string TargetUser = "demo-target";
-    private const string TargetSecret = "s3cret-for-target";
+    private const string TargetSecret = "s3cret-4-target"; // meta allows 12 to 16 bytes (RFC 7143 §12.1.3; initiators)
     private SdsServer _server = null!;
 
     public async Task InitializeAsync() => _server = await SdsServer.StartAsync(1, "--chap", $"{User}:{Secret}", "--mutual-chap", $"{TargetUser}:{TargetSecret}");

@@ -5,7 +5,7 @@ namespace Sds.Conformance.Tests;
 
 /// <summary>
 /// Proves the <c>sds</c> executable's contract with its user, on the real process: help, one
-/// clear line and exit 2 on bad arguments, one clear line and exit 1 on a busy portal, and a
+/// clear line and exit 2 on bad arguments (server, gateway and storage roles share one parser), one clear line and exit 1 on a busy portal, and a
 /// clean exit 0 on SIGTERM.
 /// </summary>
 public class CliTests
@@ -31,6 +31,19 @@ public class CliTests
     [InlineData(new[] { "server", "--data", "/tmp/x", "--demo", "--chap", "nocolon" }, "expected USER:SECRET")]
     [InlineData(new[] { "server", "--data", "/tmp/x", "--demo", "--mutual-chap", "a:b" }, "--mutual-chap needs --chap")]
     [InlineData(new[] { "server", "--data", "/tmp/x", "--bogus" }, "unknown option")]
+    [InlineData(new[] { "server", "--data", "/tmp/x", "--demo", "--chap", "alice:short" }, "CHAP secret is 5 bytes")]
+    [InlineData(new[] { "server", "--data", "--demo" }, "--data needs a value")]
+    [InlineData(new[] { "server", "--data", "/tmp/x", "stray" }, "unexpected argument 'stray'")]
+    [InlineData(new[] { "gateway", "--id" }, "--id needs a value")]
+    [InlineData(new[] { "gateway", "--id", "g1" }, "--id, --meta and --portal are required")]
+    [InlineData(new[] { "gateway", "--id", "g1", "--meta", "127.0.0.1:1", "--portal", "127.0.0.1:3260", "--bogus", "1" }, "unknown option '--bogus'")]
+    [InlineData(new[] { "gateway", "--id", "g1", "--meta", "127.0.0.1:1", "--portal", "127.0.0.1:3260", "--io-timeout-ms", "5" }, "--io-timeout-ms 5")]
+    [InlineData(new[] { "gateway", "--id", "g1", "--meta", "127.0.0.1:1", "--portal", "nonsense" }, "expected HOST:PORT")]
+    [InlineData(new[] { "storage", "--id", "0", "--listen", "127.0.0.1:1", "--data", "/tmp/x" }, "bad option or value: --id 0")]
+    [InlineData(new[] { "storage", "--id", "1" }, "--id, --listen and --data are required")]
+    [InlineData(new[] { "storage", "--id", "1", "--listen", "127.0.0.1:1", "--data", "/tmp/x", "--block-size", "1024" }, "expected 512 or 4096")]
+    [InlineData(new[] { "storage", "--id", "1", "--listen", "127.0.0.1:1", "--data", "/tmp/x", "--store", "tape" }, "--store tape")]
+    [InlineData(new[] { "storage", "--id", "1", "--listen", "127.0.0.1:1", "--data", "/tmp/x", "--meta", "127.0.0.1:2", "--pgs", "8" }, "static placement only")]
     public async Task BadArgumentsExitTwoWithOneLine(string[] arguments, string message)
     {
         Tools.Result result = await Sds(arguments);

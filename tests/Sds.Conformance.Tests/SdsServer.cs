@@ -13,13 +13,19 @@ public sealed class SdsServer : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
     private readonly string _dataDirectory;
+    private readonly bool _ownsData;
 
-    private SdsServer(Process process, string dataDirectory, int[] ports)
+    private SdsServer(Process process, string dataDirectory, bool ownsData, int[] ports, string api)
     {
         _process = process;
         _dataDirectory = dataDirectory;
+        _ownsData = ownsData;
         Ports = ports;
+        Api = api;
     }
+
+    /// <summary>The management API address (host:port).</summary>
+    public string Api { get; }
 
     /// <summary>The portal ports, in --portal order.</summary>
     public int[] Ports { get; }
@@ -60,9 +66,16 @@ public sealed class SdsServer : IAsyncDisposable
     public static Task<SdsServer> StartAsync(int portals = 1, params string[] extra) => StartAsync(null, portals, extra);
 
     /// <summary>As <see cref="StartAsync(int, string[])"/>, with extra environment variables for the process.</summary>
-    public static async Task<SdsServer> StartAsync(IReadOnlyDictionary<string, string>? environment, int portals, params string[] extra)
+    public static Task<SdsServer> StartAsync(IReadOnlyDictionary<string, string>? environment, int portals, params string[] extra) =>
+        StartInAsync(null, environment, portals, extra);
+
+    /// <summary>
+    /// As <see cref="StartAsync(int, string[])"/> on data directory <paramref name="dataDirectory"/>, which is kept on
+    /// dispose (a restart test starts a second server on it); null makes a temporary one, deleted on dispose.
+    /// </summary>
+    public static async Task<SdsServer> StartInAsync(string? dataDirectory, IReadOnlyDictionary<string, string>? environment, int portals, params string[] extra)
     {
-        string data = Path.Combine(Path.GetTempPath(), "sds-conformance-" + Guid.NewGuid().ToString("N"));
+        string data = dataDirectory ?? Path.Combine(Path.GetTempPath(), "sds-conformance-" + Guid.NewGuid().ToString("N"));
         var ports = new int[portals];
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(SdsDll());
@@ -79,14 +92,15 @@ public sealed class SdsServer : IAsyncDisposable
         foreach (string argument in extra) info.ArgumentList.Add(argument);
         // A free port for the management API too, unless the caller chose one: the default (7070) is
         // shared by every sds server on the machine, and a second one exits at startup.
+        string api = extra.Contains("--api") ? extra[Array.IndexOf(extra, "--api") + 1] : $"127.0.0.1:{DistinctFreePort(ports)}";
         if (!extra.Contains("--api"))
         {
             info.ArgumentList.Add("--api");
-            info.ArgumentList.Add($"127.0.0.1:{DistinctFreePort(ports)}");
+            info.ArgumentList.Add(api);
         }
         foreach ((string name, string value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         var process = Process.Start(info)!;
-        var server = new SdsServer(process, data, ports);
+        var server = new SdsServer(process, data, dataDirectory is null, ports, api);
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (server._output) server._output.AppendLine(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (server._output) server._output.AppendLine(e.Data); };
         process.BeginOutputReadLine();
@@ -164,6 +178,7 @@ public sealed class SdsServer : IAsyncDisposable
     {
         await StopAsync();
         _process.Dispose();
+        if (!_ownsData) return;
         try { Directory.Delete(_dataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }

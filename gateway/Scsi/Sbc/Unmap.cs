@@ -19,16 +19,34 @@ internal static class Unmap
     {
         (bool ok, int count) = Validate(unit, task);
         if (!ok) return ScsiStatus.CheckCondition;
+        // Descriptors that continue one another are one range for the device: a list of single-block descriptors
+        // (libiscsi's Unmap.Simple sends up to 256) is then one call, not one replicated command per block.
+        ulong runLba = 0;
+        ulong runBlocks = 0;
         for (int i = 0; i < count; i++)
         {
             ReadOnlyMemory<byte> descriptor = task.DataOut.Slice(HeaderBytes + i * DescriptorBytes, DescriptorBytes);
             ulong lba = BinaryPrimitives.ReadUInt64BigEndian(descriptor.Span);
             uint blocks = BinaryPrimitives.ReadUInt32BigEndian(descriptor.Span[8..]);
             if (blocks == 0) continue;
-            var result = await unit.Device.UnmapAsync((long)(lba << unit.BlockSizeShift), (long)blocks << unit.BlockSizeShift, task.CancellationToken).ConfigureAwait(false);
-            if (CommandResult.FromBlock(task, result, writing: true) != ScsiStatus.Good) return ScsiStatus.CheckCondition;
+            if (runBlocks > 0 && lba == runLba + runBlocks)
+            {
+                runBlocks += blocks;
+                continue;
+            }
+            if (runBlocks > 0 && !await UnmapRangeAsync(unit, task, runLba, runBlocks).ConfigureAwait(false)) return ScsiStatus.CheckCondition;
+            (runLba, runBlocks) = (lba, blocks);
         }
+        if (runBlocks > 0 && !await UnmapRangeAsync(unit, task, runLba, runBlocks).ConfigureAwait(false)) return ScsiStatus.CheckCondition;
         return ScsiStatus.Good;
+    }
+
+    // The total was bounded by BlockLimits.MaximumUnmapBlocks in Validate, so a merged run fits the device call.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<bool> UnmapRangeAsync(LogicalUnit unit, ScsiTask task, ulong lba, ulong blocks)
+    {
+        var result = await unit.Device.UnmapAsync((long)(lba << unit.BlockSizeShift), (long)blocks << unit.BlockSizeShift, task.CancellationToken).ConfigureAwait(false);
+        return CommandResult.FromBlock(task, result, writing: true) == ScsiStatus.Good;
     }
 
     private static (bool Ok, int Count) Validate(LogicalUnit unit, ScsiTask task)

@@ -5,7 +5,8 @@ using System.Net.Sockets;
 namespace Sds.Meta.Tests.Cli;
 
 /// <summary>
-/// The all-in-one <c>sds server</c> serves the management API on --api: admin commands work against it, and
+/// The all-in-one <c>sds server</c> serves the management API on --api: admin commands work against it, its storage
+/// node and gateway are nodes of the map, and
 /// (when libiscsi's tools are installed) a target created through the API is visible to a real initiator on the
 /// gateway without a restart, with its size, growth and removal.
 /// </summary>
@@ -28,9 +29,18 @@ public sealed class ServerCommandTests : IDisposable
         Assert.Equal(0, (await SdsProcess.RunAsync(CommandTimeout, "volume", "create", "s1", "--size", "32MiB", "--api", api)).ExitCode);
         Assert.Equal(0, (await SdsProcess.RunAsync(CommandTimeout, "target", "create", iqn, "--api", api)).ExitCode);
         Assert.Equal(0, (await SdsProcess.RunAsync(CommandTimeout, "lun", "map", iqn, "0", "s1", "--api", api)).ExitCode);
-        (exit, stdout, _) = await SdsProcess.RunAsync(CommandTimeout, "node", "list", "--api", api);
-        Assert.Equal(0, exit);
-        Assert.Contains("local", stdout, StringComparison.Ordinal);
+        // The co-located storage node and gateway register like the nodes of a cluster (DESIGN.md §7), the gateway
+        // once the storage node's PGs have leaders: the API answers before that, so look for a while (at most 30 s).
+        for (int attempt = 0; attempt < 60; attempt++)
+        {
+            (exit, stdout, _) = await SdsProcess.RunAsync(CommandTimeout, "node", "list", "--api", api);
+            Assert.Equal(0, exit);
+            if (stdout.Contains("local-gateway", StringComparison.Ordinal)) break;
+            await Task.Delay(500);
+        }
+
+        Assert.Contains("local-storage", stdout, StringComparison.Ordinal);
+        Assert.Contains("local-gateway", stdout, StringComparison.Ordinal);
 
         if (!File.Exists("/usr/bin/iscsi-readcapacity16"))
         {
@@ -40,7 +50,9 @@ public sealed class ServerCommandTests : IDisposable
         Assert.Contains("RETURNED LOGICAL BLOCK ADDRESS:65535", await Eventually("iscsi-readcapacity16", $"iscsi://{portal}/{iqn}/0", "RETURNED LOGICAL BLOCK ADDRESS:65535"));
         Assert.Equal(0, (await SdsProcess.RunAsync(CommandTimeout, "volume", "resize", "s1", "--size", "64MiB", "--api", api)).ExitCode);
         Assert.Contains("RETURNED LOGICAL BLOCK ADDRESS:131071", await Eventually("iscsi-readcapacity16", $"iscsi://{portal}/{iqn}/0", "RETURNED LOGICAL BLOCK ADDRESS:131071"));
-        Assert.True(File.Exists(Path.Combine(root, "volumes", Directory.GetFiles(Path.Combine(root, "volumes"), "*.img").Single())));
+        // The volume's blocks live in the embedded storage node (replicated volumes, replicas=1), not in a file per volume.
+        Assert.True(File.Exists(Path.Combine(root, "storage", "member-id")));
+        Assert.False(Directory.Exists(Path.Combine(root, "volumes")));
     }
 
     public void Dispose()

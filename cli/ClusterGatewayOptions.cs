@@ -1,0 +1,36 @@
+using Sds.Gateway.Scsi;
+using Sds.Gateway.Scsi.Reservations;
+using Sds.Proto.V1;
+
+namespace Sds.Cli;
+
+/// <summary>What differs between the gateway of <c>sds gateway</c> and the one inside <c>sds server</c>.</summary>
+internal sealed class ClusterGatewayOptions
+{
+    /// <summary>The storage nodes' block size; only volumes with this logical block size are exported.</summary>
+    public required int StorageBlockSizeBytes { get; init; }
+
+    /// <summary>Time budget of one storage request across retries.</summary>
+    public required TimeSpan IoTimeout { get; init; }
+
+    /// <summary>The provider each new target device reports REPORT TARGET PORT GROUPS from.</summary>
+    public required Func<ITargetPortGroupProvider> PortGroups { get; init; }
+
+    /// <summary>
+    /// Each new logical unit's reservations; null means meta's shared copy (<see cref="MetaPersistentReservations"/>,
+    /// DESIGN.md §6), which every gateway of a cluster needs.
+    /// </summary>
+    public Func<Volume, IPersistentReservations?>? Reservations { get; init; }
+
+    /// <summary>Whether the logical units of a target report a removable medium (RMB); null means none does.</summary>
+    public Func<Target, bool>? Removable { get; init; }
+
+    /// <summary>Provisioning unit the volumes report (0 = their block; see ClusterBlockDevice.ProvisioningGranularityBytes).</summary>
+    public int ProvisioningGranularityBytes { get; init; }
+
+    /// <summary>Whether the volumes offer WRITE ATOMIC inside one chunk (ClusterBlockDevice.AtomicWriteBytesMax).</summary>
+    public bool AtomicWrites { get; init; }
+
+    /// <summary>Called with every new map before its targets are reconciled (peer portals, port groups).</summary>
+    public Action<ClusterMap>? MapApplying { get; init; }
+}
