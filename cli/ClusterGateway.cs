@@ -29,6 +29,10 @@ internal sealed class ClusterGateway : IAsyncDisposable
         // Fed before membership.Start() so the mirror's first map is not missed.
         membership.Mirror.Changed += map => Placement.Apply(map);
         storage = new StorageClient(Placement, new StorageClientOptions { RequestTimeout = options.IoTimeout });
+        if (options.LocalStorage is { } local)
+        {
+            storage.AttachLocal(local);
+        }
         Func<Volume, IPersistentReservations?> reservationsFor = options.Reservations ?? new SharedReservations(membership, logger).Create;
         reconciler = new GatewayReconciler(catalog, volume => OpenVolume(storage, volume, options, logger), options.PortGroups, logger,
             reservationsFor, options.Removable);

@@ -33,4 +33,10 @@ internal sealed class ClusterGatewayOptions
 
     /// <summary>Called with every new map before its targets are reconciled (peer portals, port groups).</summary>
     public Action<ClusterMap>? MapApplying { get; init; }
+
+    /// <summary>
+    /// The co-located storage node (<c>sds server</c>): I/O for its member goes in process, without a socket
+    /// (DESIGN.md §7, <c>StorageClient.AttachLocal</c>).
+    /// </summary>
+    public Sds.Storage.StorageNode? LocalStorage { get; init; }
 }

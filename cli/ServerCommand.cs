@@ -146,12 +146,12 @@ internal static class ServerCommand
                 return 0;
             }
 
-            return await RunGatewayAsync(arguments, catalog, relativePortIds, server, listeners, host, meta, metaAddresses, logger);
+            return await RunGatewayAsync(arguments, catalog, relativePortIds, server, listeners, host, meta, metaAddresses, storage.Node, logger);
         }
     }
 
     private static async Task<int> RunGatewayAsync(ServerArguments arguments, TargetCatalog catalog, ushort[] relativePortIds, IscsiTargetServer server,
-        List<PortalListener> listeners, RoleHost host, EmbeddedMeta meta, string[] metaAddresses, ILogger logger)
+        List<PortalListener> listeners, RoleHost host, EmbeddedMeta meta, string[] metaAddresses, StorageNode localStorage, ILogger logger)
     {
         GatewayMembership? membership = await GatewayMembership.RegisterAsync(metaAddresses, GatewayNodeId, arguments.Portals[0].ToString(), logger, host.Stopping,
             ClusterMapMirror.Local(meta.Server.Node, logger));
@@ -172,6 +172,9 @@ internal static class ServerCommand
             ProvisioningGranularityBytes = Sds.Gateway.Block.ClusterBlockDevice.FileSystemBlockBytes,
             // One replica, one gateway: WRITE ATOMIC inside a chunk, as the file-backed demo LU offered it.
             AtomicWrites = true,
+            // Block I/O to the co-located storage node in process (DESIGN.md §7); registration and heartbeats
+            // still use loopback gRPC.
+            LocalStorage = localStorage,
             // The demo LU is the conformance target: removable (docs/decisions.md, like tgt's removable=1).
             Removable = static target => target.Iqn == DemoTarget.Iqn,
         };
