@@ -205,6 +205,9 @@ public sealed class ReservationsClusterTests : IDisposable
             // because B's copy will never learn of it. When A's PR OUT completes, B refuses reserved I/O with
             // NOT READY, LOGICAL UNIT NOT ACCESSIBLE, TARGET PORT IN UNAVAILABLE STATE instead of using that copy.
             await b.CutFromMetaAsync();
+            // The premise: A is leased. On a machine loaded enough to stall meta's heartbeat answers for a lease
+            // (CI under load 20–40 did), A rightly refuses reserved commands with 04h/0Ch until it renews.
+            await WaitUntilAsync(() => a.Lease.IsHeld, "gateway A holds its lease");
             var clock = Stopwatch.StartNew();
             ScsiAssert.Good(await ProutAsync(a, hostA, 0x04, 0xA, 0xB, type: 1));
             output.WriteLine($"PREEMPT with gateway B cut from meta completed after {clock.ElapsedMilliseconds} ms (B's lease had to end)");
@@ -213,6 +216,7 @@ public sealed class ReservationsClusterTests : IDisposable
             ScsiAssert.Check(await ReadAsync(b, hostB), SenseKey.NotReady, 0x04, 0x0C);
             ScsiAssert.Good(await RunAsync(b, hostB, [0x12, 0, 0, 0, 96, 0])); // INQUIRY still answers, for multipath
             // Gateway A, still leased, keeps serving its holder.
+            await WaitUntilAsync(() => a.Lease.IsHeld, "gateway A holds its lease");
             ScsiAssert.Good(await WriteAsync(a, hostA));
         }
     }
