@@ -61,44 +61,11 @@ internal static class Program
             case "volume" or "target" or "lun" or "acl" or "chap" or "node" or "status":
                 return await Admin.AdminCommand.RunAsync(args);
             case "server":
-                if (args.Length > 1 && args[1] is "--help" or "-h")
-                {
-                    Console.WriteLine(Usage);
-                    return 0;
-                }
-                ServerArguments? parsed = ServerArguments.Parse(args.AsSpan(1), out string? error);
-                if (parsed is null)
-                {
-                    Console.Error.WriteLine($"sds server: {error}");
-                    return 2;
-                }
-                return await ServerCommand.RunAsync(parsed);
+                return await RunRoleAsync(args, Usage, ServerArguments.Parse, ServerCommand.RunAsync);
             case "storage":
-                if (args.Length > 1 && args[1] is "--help" or "-h")
-                {
-                    Console.WriteLine(StorageArguments.Usage);
-                    return 0;
-                }
-                StorageArguments? storage = StorageArguments.Parse(args.AsSpan(1), out string? storageError);
-                if (storage is null)
-                {
-                    Console.Error.WriteLine($"sds storage: {storageError}");
-                    return 2;
-                }
-                return await StorageCommand.RunAsync(storage);
+                return await RunRoleAsync(args, StorageArguments.Usage, StorageArguments.Parse, StorageCommand.RunAsync);
             case "gateway":
-                if (args.Length > 1 && args[1] is "--help" or "-h")
-                {
-                    Console.WriteLine(GatewayArguments.Usage);
-                    return 0;
-                }
-                GatewayArguments? gateway = GatewayArguments.Parse(args.AsSpan(1), out string? gatewayError);
-                if (gateway is null)
-                {
-                    Console.Error.WriteLine($"sds gateway: {gatewayError}");
-                    return 2;
-                }
-                return await GatewayCommand.RunAsync(gateway);
+                return await RunRoleAsync(args, GatewayArguments.Usage, GatewayArguments.Parse, GatewayCommand.RunAsync);
             case ['-', '-', ..]:
                 // Admin options may come first: sds --api HOST:PORT volume list.
                 return await Admin.AdminCommand.RunAsync(args);
@@ -113,5 +80,28 @@ internal static class Program
     {
         int at = Array.IndexOf(args, "--id");
         return at >= 0 && at + 1 < args.Length ? args[0] + "-" + args[at + 1] : args[0] + "-pid" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private delegate T? RoleParser<T>(ReadOnlySpan<string> args, out string? error)
+        where T : class;
+
+    // A daemon role: --help prints its usage (exit 0), bad arguments one line on stderr (exit 2), else it runs.
+    private static async Task<int> RunRoleAsync<T>(string[] args, string usage, RoleParser<T> parse, Func<T, Task<int>> run)
+        where T : class
+    {
+        if (args.Length > 1 && args[1] is "--help" or "-h")
+        {
+            Console.WriteLine(usage);
+            return 0;
+        }
+
+        T? parsed = parse(args.AsSpan(1), out string? error);
+        if (parsed is null)
+        {
+            Console.Error.WriteLine($"sds {args[0]}: {error}");
+            return 2;
+        }
+
+        return await run(parsed);
     }
 }
