@@ -270,7 +270,7 @@ internal sealed class RaftLogStorage : IRaftLogStorage
         int drop = (int)(index - offset);
         for (int i = 1; i <= drop; i++)
         {
-            residentBytes -= entries[i].Index >= releasedBelow ? entries[i].Data.Length : 0;
+            residentBytes -= entries[i].Data.Length; // a released entry's payload is already empty
         }
 
         Entry point = entries[drop];

@@ -24,6 +24,8 @@ internal sealed class PgReplica
     private readonly Action<uint, ulong, PgResult>? applyFailed;
     private readonly Dictionary<Guid, (ulong Index, PgResult Result)> appliedRequests = [];
     private readonly Queue<(ulong Index, Guid Id)> requestOrder = new();
+    // The ids changed (recorded or evicted) since they were last encoded for persistence.
+    private bool requestsChanged;
     private ulong nextReadContext;
 
     /// <summary>
@@ -134,6 +136,7 @@ internal sealed class PgReplica
             {
                 requestOrder.Dequeue();
                 appliedRequests.Remove(oldest.Id);
+                requestsChanged = true;
             }
 
             PgResult result = PgResult.Ok;
@@ -248,15 +251,24 @@ internal sealed class PgReplica
 
     /// <summary>
     /// The applied request ids up to <paramref name="index"/> (the applied index a flush makes durable: a later id
-    /// must not be known before its entry is replayed after a restart, or the replay would skip its write).
+    /// must not be known before its entry is replayed after a restart, or the replay would skip its write); null when
+    /// nothing changed since the last encoding, so a PG without COMPARE AND WRITE stages nothing at its flushes.
     /// </summary>
-    public byte[] EncodeAppliedRequests(ulong index)
+    public byte[]? EncodeAppliedRequests(ulong index)
     {
+        if (!requestsChanged)
+        {
+            return null;
+        }
+
         int count = 0;
         foreach ((ulong at, Guid _) in requestOrder)
         {
             count += at <= index ? 1 : 0;
         }
+
+        // Ids past the flushed index still have to be persisted by a later flush.
+        requestsChanged = count < requestOrder.Count;
 
         byte[] encoded = new byte[count * RequestRecordBytes];
         int offset = 0;
@@ -354,6 +366,7 @@ internal sealed class PgReplica
                 {
                     appliedRequests[requestId] = (index, outcome);
                     requestOrder.Enqueue((index, requestId));
+                    requestsChanged = true;
                 }
 
                 return outcome;

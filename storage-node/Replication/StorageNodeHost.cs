@@ -773,7 +773,10 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
             }
 
             replica.Log.StageApplied(applied);
-            replica.Log.StageAppliedRequests(replica.EncodeAppliedRequests(applied));
+            if (replica.EncodeAppliedRequests(applied) is { } requests)
+            {
+                replica.Log.StageAppliedRequests(requests);
+            }
             if (applied > request.RetainEntries && applied - request.RetainEntries >= replica.Log.FirstIndex)
             {
                 // Raft §7: the snapshot point is the applied index the flush made durable, with the membership
