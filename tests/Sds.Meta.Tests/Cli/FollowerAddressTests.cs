@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Sds.Meta.Client;
 using Sds.Proto.V1;
 
@@ -16,35 +13,22 @@ namespace Sds.Meta.Tests.Cli;
 public sealed class FollowerAddressTests : IDisposable
 {
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
-    private readonly string root = Path.Combine(Path.GetTempPath(), "sds-meta-follower-" + Guid.NewGuid().ToString("N"));
-    private readonly Process?[] members = new Process?[4];
-    private readonly string[] addresses = new string[4];
-
-    public FollowerAddressTests()
-    {
-        Directory.CreateDirectory(root);
-        for (int id = 1; id <= 3; id++) addresses[id] = $"127.0.0.1:{FreePort()}";
-    }
+    private readonly MetaProcesses meta = new("sds-meta-follower");
 
     [Fact]
     public async Task AdminCommandsGivenOnlyAFollowerFollowTheLeaderHint()
     {
-        string peers = string.Join(',', Enumerable.Range(1, 3).Select(i => $"{i}={addresses[i]}"));
-        for (int id = 1; id <= 3; id++)
-        {
-            string text = id.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            members[id] = SdsProcess.Start(["meta", "--id", text, "--peers", peers, "--data", Path.Combine(root, "data" + text)], Path.Combine(root, $"log{text}.txt"));
-        }
+        for (int id = 1; id <= 3; id++) meta.Start(id);
 
         using var budget = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        using var client = new MetaClient(addresses.Skip(1)) { Timeout = TimeSpan.FromSeconds(60) };
+        using var client = new MetaClient(meta.Addresses) { Timeout = TimeSpan.FromSeconds(60) };
         ClusterStatus status = await client.ManagementAsync((c, h, d, t) => c.GetClusterStatusAsync(new GetClusterStatusRequest(), h, d, t), budget.Token);
         int leader = int.Parse(status.MetaLeaderNodeId["meta-".Length..], System.Globalization.CultureInfo.InvariantCulture);
         Assert.InRange(leader, 1, 3);
 
         foreach (int follower in Enumerable.Range(1, 3).Where(id => id != leader))
         {
-            string api = addresses[follower];
+            string api = meta.Address(follower);
             // --timeout 10: well under the command timeout, so a hang shows as exit 3, not as a killed process.
             (int exit, string stdout, string stderr) = await SdsProcess.RunAsync(CommandTimeout, "status", "--api", api, "--timeout", "10");
             Assert.True(exit == 0, $"status via follower meta-{follower}: exit {exit}: {stderr}");
@@ -61,36 +45,5 @@ public sealed class FollowerAddressTests : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        foreach (Process? member in members)
-        {
-            if (member is null) continue;
-            try
-            {
-                if (!member.HasExited) member.Kill();
-                member.WaitForExit(5_000);
-            }
-            catch (InvalidOperationException)
-            {
-            }
-
-            member.Dispose();
-        }
-
-        try
-        {
-            Directory.Delete(root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public void Dispose() => meta.Dispose();
 }

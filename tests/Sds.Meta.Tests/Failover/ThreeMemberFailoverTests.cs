@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Grpc.Core;
 using Sds.Meta.Client;
 using Sds.Meta.Tests.Cli;
@@ -24,15 +22,11 @@ public sealed class ThreeMemberFailoverTests : IDisposable
     private const int KillAt = 300;
     private static readonly TimeSpan TestBudget = TimeSpan.FromMinutes(4);
     private readonly ITestOutputHelper output;
-    private readonly string root = Path.Combine(Path.GetTempPath(), "sds-meta-cluster-" + Guid.NewGuid().ToString("N"));
-    private readonly Process?[] members = new Process?[4];
-    private readonly string[] addresses = new string[4];
+    private readonly MetaProcesses meta = new("sds-meta-cluster");
 
     public ThreeMemberFailoverTests(ITestOutputHelper output)
     {
         this.output = output;
-        Directory.CreateDirectory(root);
-        for (int id = 1; id <= 3; id++) addresses[id] = $"127.0.0.1:{FreePort()}";
     }
 
     [Fact]
@@ -40,7 +34,7 @@ public sealed class ThreeMemberFailoverTests : IDisposable
     {
         using var budget = new CancellationTokenSource(TestBudget);
         for (int id = 1; id <= 3; id++) StartMember(id);
-        using var client = new MetaClient(addresses.Skip(1)) { Timeout = TimeSpan.FromSeconds(30) };
+        using var client = new MetaClient(meta.Addresses) { Timeout = TimeSpan.FromSeconds(30) };
         ClusterStatus status = await client.ManagementAsync((c, h, d, t) => c.GetClusterStatusAsync(new GetClusterStatusRequest(), h, d, t), budget.Token);
         output.WriteLine($"initial leader {status.MetaLeaderNodeId}");
 
@@ -55,7 +49,7 @@ public sealed class ThreeMemberFailoverTests : IDisposable
             {
                 status = await client.ManagementAsync((c, h, d, t) => c.GetClusterStatusAsync(new GetClusterStatusRequest(), h, d, t), budget.Token);
                 killed = int.Parse(status.MetaLeaderNodeId["meta-".Length..], System.Globalization.CultureInfo.InvariantCulture);
-                members[killed]!.Kill(); // SIGKILL: no shutdown, no flush beyond what was fsynced
+                meta.Member(killed)!.Kill(); // SIGKILL: no shutdown, no flush beyond what was fsynced
                 killedAt = Stopwatch.GetTimestamp();
                 output.WriteLine($"killed leader meta-{killed} after {i} creates");
             }
@@ -94,54 +88,22 @@ public sealed class ThreeMemberFailoverTests : IDisposable
 
         // A member that lost its data directory rejoins; the log it would need is compacted, so only a snapshot helps.
         int wiped = killed == 3 ? 2 : 3;
-        members[wiped]!.Kill();
-        await members[wiped]!.WaitForExitAsync(budget.Token);
-        Directory.Delete(Path.Combine(root, $"data{wiped}"), recursive: true);
+        meta.Member(wiped)!.Kill();
+        await meta.Member(wiped)!.WaitForExitAsync(budget.Token);
+        Directory.Delete(meta.DataDirectory(wiped), recursive: true);
         await client.ManagementAsync((c, h, d, t) => c.CreateVolumeAsync(new CreateVolumeRequest { Name = "after-wipe", SizeBytes = 1 << 20 }, h, d, t), budget.Token);
         version = (await client.ManagementAsync((c, h, d, t) => c.GetClusterStatusAsync(new GetClusterStatusRequest(), h, d, t), budget.Token)).ClusterMapVersion;
         StartMember(wiped);
         TimeSpan rejoined = await WaitForVersion(wiped, version, budget.Token);
         output.WriteLine($"wiped meta-{wiped} rejoined at version {version} in {rejoined.TotalMilliseconds:0} ms");
-        string log = await File.ReadAllTextAsync(Path.Combine(root, $"log{wiped}.txt"), budget.Token);
+        string log = await File.ReadAllTextAsync(meta.LogPath(wiped), budget.Token);
         foreach (string line in log.Split('\n').Where(l => l.Contains("Sds.Meta", StringComparison.Ordinal))) output.WriteLine($"meta-{wiped}: {line}");
         Assert.Contains("installed snapshot", log, StringComparison.Ordinal);
     }
 
-    public void Dispose()
-    {
-        foreach (Process? member in members)
-        {
-            if (member is null) continue;
-            try
-            {
-                if (!member.HasExited) member.Kill();
-                member.WaitForExit(5_000);
-            }
-            catch (InvalidOperationException)
-            {
-            }
+    public void Dispose() => meta.Dispose();
 
-            member.Dispose();
-        }
-
-        try
-        {
-            Directory.Delete(root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
-    private void StartMember(int id)
-    {
-        members[id]?.Dispose();
-        string peers = string.Join(',', Enumerable.Range(1, 3).Select(i => $"{i}={addresses[i]}"));
-        members[id] = SdsProcess.Start(
-            ["meta", "--id", id.ToString(System.Globalization.CultureInfo.InvariantCulture), "--peers", peers, "--data", Path.Combine(root, $"data{id}"),
-             "--snapshot-threshold", "200", "--compaction-lag", "0"],
-            Path.Combine(root, $"log{id}.txt"));
-    }
+    private void StartMember(int id) => meta.Start(id, "--snapshot-threshold", "200", "--compaction-lag", "0");
 
     /// <summary>Watches the member's own (local) view until it reaches <paramref name="version"/>.</summary>
     private static async Task<TimeSpan> WaitForVersion(string address, ulong version, CancellationToken cancellationToken)
@@ -171,7 +133,7 @@ public sealed class ThreeMemberFailoverTests : IDisposable
         throw new TimeoutException($"{address} did not reach version {version}");
     }
 
-    private Task<TimeSpan> WaitForVersion(int id, ulong version, CancellationToken cancellationToken) => WaitForVersion(addresses[id], version, cancellationToken);
+    private Task<TimeSpan> WaitForVersion(int id, ulong version, CancellationToken cancellationToken) => WaitForVersion(meta.Address(id), version, cancellationToken);
 
     private static async Task<HashSet<string>> ListVolumeNames(MetaClient client, CancellationToken cancellationToken)
     {
@@ -187,12 +149,5 @@ public sealed class ThreeMemberFailoverTests : IDisposable
         }
 
         return names;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
