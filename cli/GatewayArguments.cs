@@ -37,14 +37,8 @@ internal sealed class GatewayArguments
     /// <summary>Parses <paramref name="args"/> (after the word "gateway"); null and an error line on bad input.</summary>
     public static GatewayArguments? Parse(ReadOnlySpan<string> args, out string? error)
     {
-        if (Admin.CommandLine.Parse(args, new HashSet<string>(), ValueOptions, out error) is not { } line)
+        if (Admin.CommandLine.ParseOptions(args, Admin.CommandLine.NoFlags, ValueOptions, "sds gateway --help", out error) is not { } line)
         {
-            return null;
-        }
-
-        if (line.Positional.Count > 0)
-        {
-            error = $"unexpected argument '{line.Positional[0]}' (see sds gateway --help)";
             return null;
         }
 

@@ -29,14 +29,8 @@ internal sealed class ServerArguments
     /// <summary>Parses <paramref name="args"/> (after the word "server"); returns null and an error line on bad input.</summary>
     public static ServerArguments? Parse(ReadOnlySpan<string> args, out string? error)
     {
-        if (Admin.CommandLine.Parse(args, Flags, ValueOptions, out error) is not { } line)
+        if (Admin.CommandLine.ParseOptions(args, Flags, ValueOptions, "sds --help", out error) is not { } line)
         {
-            return null;
-        }
-
-        if (line.Positional.Count > 0)
-        {
-            error = $"unexpected argument '{line.Positional[0]}' (see sds --help)";
             return null;
         }
 

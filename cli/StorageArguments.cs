@@ -53,14 +53,8 @@ internal sealed class StorageArguments
     /// <summary>Parses <paramref name="args"/> (after the word "storage"); null and an error line on bad input.</summary>
     public static StorageArguments? Parse(ReadOnlySpan<string> args, out string? error)
     {
-        if (Admin.CommandLine.Parse(args, new HashSet<string>(), ValueOptions, out error) is not { } line)
+        if (Admin.CommandLine.ParseOptions(args, Admin.CommandLine.NoFlags, ValueOptions, "sds storage --help", out error) is not { } line)
         {
-            return null;
-        }
-
-        if (line.Positional.Count > 0)
-        {
-            error = $"unexpected argument '{line.Positional[0]}' (see sds storage --help)";
             return null;
         }
 

@@ -21,6 +21,29 @@ internal sealed class CommandLine
     /// <summary>Splits admin arguments (<see cref="AdminFlags"/>; unknown options are found later by <see cref="UnknownOption"/>).</summary>
     public static CommandLine? Parse(ReadOnlySpan<string> args, out string? error) => Parse(args, AdminFlags, null, out error);
 
+    /// <summary>For roles without flags.</summary>
+    public static readonly IReadOnlySet<string> NoFlags = new HashSet<string>();
+
+    /// <summary>
+    /// A daemon role's options (<c>sds server|storage|gateway</c>): like <see cref="Parse(ReadOnlySpan{string}, IReadOnlySet{string}, IReadOnlySet{string}?, out string?)"/>,
+    /// and a positional argument is an error naming <paramref name="help"/>.
+    /// </summary>
+    public static CommandLine? ParseOptions(ReadOnlySpan<string> args, IReadOnlySet<string> flags, IReadOnlySet<string> valueOptions, string help, out string? error)
+    {
+        if (Parse(args, flags, valueOptions, out error) is not { } line)
+        {
+            return null;
+        }
+
+        if (line.Positional.Count > 0)
+        {
+            error = $"unexpected argument '{line.Positional[0]}' (see {help})";
+            return null;
+        }
+
+        return line;
+    }
+
     /// <summary>
     /// Splits <paramref name="args"/>; null with one <paramref name="error"/> line when an option lacks its value (none
     /// follows, or the next word is itself an option) or, when <paramref name="valueOptions"/> is given, is neither one
