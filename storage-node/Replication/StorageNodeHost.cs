@@ -686,6 +686,11 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
     /// </summary>
     private void CollectGarbage()
     {
+        if (garbage.Count == 0)
+        {
+            return; // every cycle: nothing but this check unless a sweep queued candidates
+        }
+
         int pgCount = placement.PlacementGroupCount;
         for (int deleted = 0; deleted < GarbageChunksPerCycle && garbage.TryDequeue(out ChunkKey chunk);)
         {
