@@ -74,7 +74,8 @@ internal sealed class MetaProcesses : IDisposable
         }
     }
 
-    private static int FreePort()
+    /// <summary>A free loopback port (bound by the kernel, then released).</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

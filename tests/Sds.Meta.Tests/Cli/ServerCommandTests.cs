@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace Sds.Meta.Tests.Cli;
 
@@ -19,8 +17,8 @@ public sealed class ServerCommandTests : IDisposable
     [Fact]
     public async Task AdminCommandsDriveTheEmbeddedMetaAndTheGateway()
     {
-        string api = $"127.0.0.1:{FreePort()}";
-        string portal = $"127.0.0.1:{FreePort()}";
+        string api = $"127.0.0.1:{MetaProcesses.FreePort()}";
+        string portal = $"127.0.0.1:{MetaProcesses.FreePort()}";
         server = SdsProcess.Start(["server", "--data", root, "--api", api, "--portal", portal], root + ".log");
         (int exit, string stdout, string stderr) = await SdsProcess.RunAsync(CommandTimeout, "status", "--api", api);
         Assert.True(exit == 0, stderr);
@@ -98,12 +96,5 @@ public sealed class ServerCommandTests : IDisposable
         }
 
         return output;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Sds.Meta.Client;
@@ -16,7 +14,7 @@ public sealed class ClusterMapMirrorTests : IAsyncLifetime
 {
     private static readonly TimeSpan Budget = TimeSpan.FromSeconds(60);
     private readonly string directory = Path.Combine(Path.GetTempPath(), "sds-mirror-test-" + Guid.NewGuid().ToString("N"));
-    private readonly int port = FreePort();
+    private readonly int port = MetaProcesses.FreePort();
     private MetaServer? server;
 
     private string Address => $"127.0.0.1:{port}";
@@ -40,7 +38,7 @@ public sealed class ClusterMapMirrorTests : IAsyncLifetime
     {
         using var budget = new CancellationTokenSource(Budget);
         using var client = new MetaClient([Address]) { Timeout = TimeSpan.FromSeconds(20) };
-        string deadAddress = $"127.0.0.1:{FreePort()}";
+        string deadAddress = $"127.0.0.1:{MetaProcesses.FreePort()}";
         await using ClusterMapMirror mirror = ClusterMapMirror.Remote([deadAddress, Address], "test-watcher").Start();
         var seen = new List<ulong>();
         mirror.Changed += map => { lock (seen) seen.Add(map.Version); };
@@ -135,11 +133,4 @@ public sealed class ClusterMapMirrorTests : IAsyncLifetime
         Peers = new Dictionary<ulong, string> { [1] = Address },
         Node = new MetaNodeOptions { Id = 1, Voters = [1], DataDirectory = directory, DefaultReplicas = 1, PgCount = 8 },
     }, null, CancellationToken.None);
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

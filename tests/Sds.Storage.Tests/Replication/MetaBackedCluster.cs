@@ -188,7 +188,8 @@ internal sealed class MetaBackedCluster : IAsyncDisposable
 
     private string? LogPath(string name) => logDirectory is null ? null : Path.Combine(logDirectory, name + ".log");
 
-    private static int FreePort()
+    /// <summary>A free loopback port (bound by the kernel, then released).</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Sds.Proto.V1;
 using Sds.Rpc;
 using Sds.Storage.Chunks;
@@ -26,7 +24,7 @@ public sealed class MultiProcessTests
     public async Task AcknowledgedWritesSurviveKillNineOfOneNodeAndThenOfAll()
     {
         using var directory = new TemporaryDirectory();
-        int[] ports = [FreePort(), FreePort(), FreePort()];
+        int[] ports = [MetaBackedCluster.FreePort(), MetaBackedCluster.FreePort(), MetaBackedCluster.FreePort()];
         var peers = new Dictionary<ulong, string>();
         for (int i = 0; i < 3; i++)
         {
@@ -140,12 +138,5 @@ public sealed class MultiProcessTests
         {
             into[pair.Key] = pair.Value;
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
