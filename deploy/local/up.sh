@@ -38,14 +38,31 @@ if compgen -G "$state/*.pid" >/dev/null; then
 fi
 state=$(cd "$state" && pwd)
 
-# Free loopback ports: bound to port 0 by the kernel, then released. Eight distinct ones in one go.
+# Free loopback ports, drawn at random below the kernel's ephemeral range (where outgoing
+# connections take their source ports, so nothing else on the machine takes one between our
+# check and the process's bind), each checked bindable. Eight distinct ones in one go.
 mapfile -t ports < <(python3 - <<'PY'
-import socket
-socks = []
-for _ in range(8):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
-for s in socks:
-    print(s.getsockname()[1])
+import random, socket
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    low = 32768
+high = min(low, 32768)
+first, high = (high - 12000, high) if high - 12000 >= 10000 else (10000, 22000)
+chosen = []
+while len(chosen) < 8:
+    port = random.randrange(first, high)
+    if port in chosen:
+        continue
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    chosen.append(port)
+print("\n".join(map(str, chosen)))
 PY
 )
 meta_peers="1=127.0.0.1:${ports[0]},2=127.0.0.1:${ports[1]},3=127.0.0.1:${ports[2]}"

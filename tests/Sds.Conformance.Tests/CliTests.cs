@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Sds.Testing;
 
 namespace Sds.Conformance.Tests;
 
@@ -62,7 +63,7 @@ public class CliTests
         string data = Path.Combine(Path.GetTempPath(), "sds-busy-" + Guid.NewGuid().ToString("N"));
         try
         {
-            Tools.Result result = await Sds("server", "--data", data, "--demo", "--portal", $"127.0.0.1:{Tools.FreePort()}", "--portal", $"127.0.0.1:{port}");
+            Tools.Result result = await Sds("server", "--data", data, "--demo", "--portal", $"127.0.0.1:{TestPorts.Free()}", "--portal", $"127.0.0.1:{port}");
             Assert.Equal(1, result.ExitCode);
             string[] lines = result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             Assert.Single(lines);

@@ -6,6 +6,7 @@ using Sds.Gateway.Iscsi;
 using Sds.Gateway.Iscsi.Catalog;
 using Sds.Gateway.Scsi;
 using Sds.Gateway.Transport;
+using Sds.Testing;
 
 namespace Sds.Conformance.Tests;
 
@@ -27,7 +28,7 @@ public class KeepAliveTests : IAsyncLifetime
         device.AddLogicalUnit(0, new LogicalUnit(new MemoryBlockDevice(1 << 20), new LogicalUnitIdentity(Guid.Parse("3b0e0c63-5d0c-4b8f-9a38-6d6a3c1f2e11"))));
         var catalog = new TargetCatalog();
         catalog.AddTarget(new TargetNode("iqn.2026-11.io.sds:demo", null, device));
-        _port = Tools.FreePort();
+        _port = TestPorts.Free();
         var portal = new Portal(new IPEndPoint(IPAddress.Loopback, _port), 1, 1, 1);
         catalog.AddPortal(portal);
         var options = new IscsiServerOptions { TimeProvider = _clock, NopInInterval = TimeSpan.FromSeconds(10), NopInTimeout = TimeSpan.FromSeconds(30) };

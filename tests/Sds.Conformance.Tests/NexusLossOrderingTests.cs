@@ -5,6 +5,7 @@ using Sds.Gateway.Iscsi;
 using Sds.Gateway.Iscsi.Catalog;
 using Sds.Gateway.Scsi;
 using Sds.Gateway.Transport;
+using Sds.Testing;
 
 namespace Sds.Conformance.Tests;
 
@@ -32,7 +33,7 @@ public class NexusLossOrderingTests : IAsyncLifetime
         target.AddLogicalUnit(0, new LogicalUnit(_device, new LogicalUnitIdentity(Guid.Parse("6f1d6d55-7c2a-4a57-9d7e-0b6a1c2d3e44")), removable: true));
         var catalog = new TargetCatalog();
         catalog.AddTarget(new TargetNode("iqn.2026-11.io.sds:demo", null, target));
-        _port = Tools.FreePort();
+        _port = TestPorts.Free();
         var portal = new Portal(new IPEndPoint(IPAddress.Loopback, _port), 1, 1, 1);
         catalog.AddPortal(portal);
         _server = new IscsiTargetServer(catalog, new IscsiServerOptions(), NullLoggerFactory.Instance);

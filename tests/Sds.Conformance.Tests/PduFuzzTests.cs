@@ -7,6 +7,7 @@ using Sds.Gateway.Iscsi;
 using Sds.Gateway.Iscsi.Catalog;
 using Sds.Gateway.Scsi;
 using Sds.Gateway.Transport;
+using Sds.Testing;
 
 namespace Sds.Conformance.Tests;
 
@@ -33,7 +34,7 @@ public class PduFuzzTests : IAsyncLifetime
         device.AddLogicalUnit(0, new LogicalUnit(new MemoryBlockDevice(16 << 20), new LogicalUnitIdentity(Guid.Parse("a3c9f6de-1b52-4c3b-8d2c-5e7f90a1b2c3"))));
         var catalog = new TargetCatalog();
         catalog.AddTarget(new TargetNode("iqn.2026-11.io.sds:demo", null, device));
-        _port = Tools.FreePort();
+        _port = TestPorts.Free();
         var portal = new Portal(new IPEndPoint(IPAddress.Loopback, _port), 1, 1, 1);
         catalog.AddPortal(portal);
         _loggerFactory = LoggerFactory.Create(builder => builder.AddProvider(_logs));

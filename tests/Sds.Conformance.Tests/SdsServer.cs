@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
+using Sds.Testing;
 
 namespace Sds.Conformance.Tests;
 
@@ -85,14 +86,14 @@ public sealed class SdsServer : IAsyncDisposable
         info.ArgumentList.Add("--demo");
         for (int i = 0; i < portals; i++)
         {
-            ports[i] = DistinctFreePort(ports);
+            ports[i] = TestPorts.Free();
             info.ArgumentList.Add("--portal");
             info.ArgumentList.Add($"127.0.0.1:{ports[i]}");
         }
         foreach (string argument in extra) info.ArgumentList.Add(argument);
         // A free port for the management API too, unless the caller chose one: the default (7070) is
         // shared by every sds server on the machine, and a second one exits at startup.
-        string api = extra.Contains("--api") ? extra[Array.IndexOf(extra, "--api") + 1] : $"127.0.0.1:{DistinctFreePort(ports)}";
+        string api = extra.Contains("--api") ? extra[Array.IndexOf(extra, "--api") + 1] : $"127.0.0.1:{TestPorts.Free()}";
         if (!extra.Contains("--api"))
         {
             info.ArgumentList.Add("--api");
@@ -125,18 +126,6 @@ public sealed class SdsServer : IAsyncDisposable
             }
         }
         return server;
-    }
-
-    // The kernel may hand the same just-released ephemeral port out twice in a row; the server
-    // refuses a portal given twice (and an API port equal to a portal cannot bind), so draw again.
-    private static int DistinctFreePort(int[] taken)
-    {
-        for (int attempt = 0; attempt < 16; attempt++)
-        {
-            int port = Tools.FreePort();
-            if (Array.IndexOf(taken, port) < 0) return port;
-        }
-        throw new InvalidOperationException("no distinct free port in 16 draws");
     }
 
     /// <summary>

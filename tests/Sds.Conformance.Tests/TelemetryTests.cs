@@ -5,6 +5,7 @@ using Sds.Storage;
 using Sds.Storage.Client;
 using Sds.Storage.Placement;
 using Xunit.Abstractions;
+using Sds.Testing;
 
 namespace Sds.Conformance.Tests;
 
@@ -98,7 +99,7 @@ public sealed class TelemetryTests(ITestOutputHelper output)
     {
         await using OtlpReceiver receiver = await OtlpReceiver.StartAsync();
         var peers = new Dictionary<ulong, string>();
-        for (ulong id = 1; id <= 3; id++) peers[id] = $"127.0.0.1:{Tools.FreePort()}";
+        for (ulong id = 1; id <= 3; id++) peers[id] = $"127.0.0.1:{TestPorts.Free()}";
         string root = Path.Combine(Path.GetTempPath(), "sds-otel-storage-" + Guid.NewGuid().ToString("N"));
         var nodes = new List<Process>();
         try

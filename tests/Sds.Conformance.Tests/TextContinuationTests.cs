@@ -7,6 +7,7 @@ using Sds.Gateway.Iscsi;
 using Sds.Gateway.Iscsi.Catalog;
 using Sds.Gateway.Scsi;
 using Sds.Gateway.Transport;
+using Sds.Testing;
 
 namespace Sds.Conformance.Tests;
 
@@ -32,7 +33,7 @@ public class TextContinuationTests : IAsyncLifetime
             device.AddLogicalUnit(0, new LogicalUnit(new MemoryBlockDevice(1 << 20), new LogicalUnitIdentity(Guid.NewGuid())));
             catalog.AddTarget(new TargetNode($"iqn.2026-11.io.sds:target-with-a-rather-long-name-{i:D3}", null, device));
         }
-        _port = Tools.FreePort();
+        _port = TestPorts.Free();
         var portal = new Portal(new IPEndPoint(IPAddress.Loopback, _port), 1, 1, 1);
         catalog.AddPortal(portal);
         _server = new IscsiTargetServer(catalog, new IscsiServerOptions(), NullLoggerFactory.Instance);

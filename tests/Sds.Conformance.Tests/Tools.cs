@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Sds.Testing;
 
 namespace Sds.Conformance.Tests;
 
@@ -26,14 +27,6 @@ public static class Tools
         "dotnet" => "dotnet-sdk",
         _ => "libiscsi-bin",
     };
-
-    /// <summary>A free TCP port on 127.0.0.1 (bound and released).</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     /// <summary>Result of a tool run.</summary>
     public sealed record Result(int ExitCode, string StandardOutput, string StandardError, bool TimedOut);

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 
 using Sds.Meta.Tests.Cli;
+using Sds.Testing;
 
 namespace Sds.Meta.Tests;
 
@@ -20,7 +21,7 @@ internal sealed class MetaProcesses : IDisposable
     {
         Root = Path.Combine(Path.GetTempPath(), name + "-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Root);
-        for (int id = 1; id <= 3; id++) addresses[id] = $"127.0.0.1:{FreePort()}";
+        for (int id = 1; id <= 3; id++) addresses[id] = $"127.0.0.1:{TestPorts.Free()}";
     }
 
     public string Root { get; }
@@ -74,11 +75,4 @@ internal sealed class MetaProcesses : IDisposable
         }
     }
 
-    /// <summary>A free loopback port (bound by the kernel, then released).</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

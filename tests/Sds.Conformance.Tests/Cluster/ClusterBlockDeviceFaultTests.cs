@@ -80,28 +80,34 @@ public sealed class ClusterBlockDeviceFaultTests
             Assert.Equal(BlockResult.Ok, await device.WriteAsync(offset, previous, false, default));
             ulong victim = cluster.Client.CachedLeader(cluster.Client.PgFor(volume, 3));
             Assert.NotEqual(0UL, victim);
-            const int Count = 150;
+            // The leader dies once the chain is under way (not after a fixed delay: on a fast
+            // machine 150 CAWs finish in well under 300 ms), and the chain goes on for at least
+            // 100 CAWs after the kill, so the failover happens mid-chain on any machine.
+            int done = 0;
+            int doneAtKill = -1;
             Task<byte[]> chain = Task.Run(async () =>
             {
                 byte[] current = previous;
-                for (int i = 0; i < Count; i++)
+                for (int i = 0; Volatile.Read(ref doneAtKill) < 0 || i < Volatile.Read(ref doneAtKill) + 100; i++)
                 {
                     byte[] next = ClusterBlockDeviceTests.Pattern(Block, 5000 + i);
                     CompareAndWriteResult result = await device.CompareAndWriteAsync(offset, current, next, false, default);
                     Assert.True(result.Result == BlockResult.Ok, $"CAW {i}: {result.Result} at {result.MiscompareOffsetBytes}");
                     current = next;
+                    Interlocked.Increment(ref done);
                 }
 
                 return current;
             });
-            await Task.Delay(300);
-            Assert.False(chain.IsCompleted, "the chain is still running when the leader dies");
+            while (Volatile.Read(ref done) < 20 && !chain.IsCompleted) await Task.Delay(5);
+            if (chain.IsFaulted) await chain;
             cluster.Nodes[victim].KillHard();
+            Volatile.Write(ref doneAtKill, Volatile.Read(ref done));
             byte[] last = await chain.WaitAsync(TimeSpan.FromMinutes(3));
             byte[] back = new byte[Block];
             Assert.Equal(BlockResult.Ok, await device.ReadAsync(offset, back, default));
             Assert.True(back.AsSpan().SequenceEqual(last), "the last CAW's data is in place");
-            Console.WriteLine($"cluster device: {Count} chained CAWs GOOD across the kill of leader storage-{victim}");
+            Console.WriteLine($"cluster device: {done} chained CAWs GOOD across the kill of leader storage-{victim} (after CAW {doneAtKill})");
         }
         finally
         {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Xunit.Abstractions;
+using Sds.Testing;
 
 namespace Sds.Conformance.Tests.Cluster;
 
@@ -123,7 +124,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
 
         public static async Task<QemuNbd> StartAsync(string iscsiUrl)
         {
-            int port = Tools.FreePort();
+            int port = TestPorts.Free();
             var info = new ProcessStartInfo(Tools.Find("qemu-nbd")!) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (string a in new[] { "-f", "raw", "--bind", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--persistent", "--shared", "4", "--cache", "none", iscsiUrl })
                 info.ArgumentList.Add(a);

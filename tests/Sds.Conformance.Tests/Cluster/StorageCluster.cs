@@ -1,5 +1,6 @@
 using Sds.Storage.Client;
 using Sds.Storage.Placement;
+using Sds.Testing;
 
 namespace Sds.Conformance.Tests.Cluster;
 
@@ -29,7 +30,7 @@ public sealed class StorageCluster : IAsyncLifetime
     /// <inheritdoc />
     public async Task InitializeAsync()
     {
-        for (ulong id = 1; id <= 3; id++) Peers[id] = $"127.0.0.1:{Tools.FreePort()}";
+        for (ulong id = 1; id <= 3; id++) Peers[id] = $"127.0.0.1:{TestPorts.Free()}";
         Task<ClusterProcess>[] starting = Peers.Keys.Select(id => ClusterProcess.StartStorageAsync(id, Peers, Path.Combine(directory, "n" + id), Pgs, 3)).ToArray();
         foreach ((ulong id, ClusterProcess process) in Peers.Keys.Zip(await Task.WhenAll(starting))) Nodes[id] = process;
         Placement = new StaticPlacementSource(Peers, Pgs, 3);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Sds.Testing;
 
 namespace Sds.Meta.Tests.Cli;
 
@@ -17,8 +18,8 @@ public sealed class ServerCommandTests : IDisposable
     [Fact]
     public async Task AdminCommandsDriveTheEmbeddedMetaAndTheGateway()
     {
-        string api = $"127.0.0.1:{MetaProcesses.FreePort()}";
-        string portal = $"127.0.0.1:{MetaProcesses.FreePort()}";
+        string api = $"127.0.0.1:{TestPorts.Free()}";
+        string portal = $"127.0.0.1:{TestPorts.Free()}";
         server = SdsProcess.Start(["server", "--data", root, "--api", api, "--portal", portal], root + ".log");
         (int exit, string stdout, string stderr) = await SdsProcess.RunAsync(CommandTimeout, "status", "--api", api);
         Assert.True(exit == 0, stderr);

@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Sds.Meta.Client;
 using Sds.Meta.Host;
 using Sds.Proto.V1;
+using Sds.Testing;
 
 namespace Sds.Meta.Tests.Client;
 
@@ -14,7 +15,7 @@ public sealed class ClusterMapMirrorTests : IAsyncLifetime
 {
     private static readonly TimeSpan Budget = TimeSpan.FromSeconds(60);
     private readonly string directory = Path.Combine(Path.GetTempPath(), "sds-mirror-test-" + Guid.NewGuid().ToString("N"));
-    private readonly int port = MetaProcesses.FreePort();
+    private readonly int port = TestPorts.Free();
     private MetaServer? server;
 
     private string Address => $"127.0.0.1:{port}";
@@ -38,7 +39,7 @@ public sealed class ClusterMapMirrorTests : IAsyncLifetime
     {
         using var budget = new CancellationTokenSource(Budget);
         using var client = new MetaClient([Address]) { Timeout = TimeSpan.FromSeconds(20) };
-        string deadAddress = $"127.0.0.1:{MetaProcesses.FreePort()}";
+        string deadAddress = $"127.0.0.1:{TestPorts.Free()}";
         await using ClusterMapMirror mirror = ClusterMapMirror.Remote([deadAddress, Address], "test-watcher").Start();
         var seen = new List<ulong>();
         mirror.Changed += map => { lock (seen) seen.Add(map.Version); };

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Sds.Meta.Client;
 using Sds.Storage.Placement;
+using Sds.Testing;
 
 namespace Sds.Storage.Tests.Replication;
 
@@ -25,8 +26,8 @@ internal sealed class MetaBackedCluster : IAsyncDisposable
 
     private MetaBackedCluster(int storageCount)
     {
-        storagePorts = [.. Enumerable.Range(0, storageCount).Select(_ => FreePort())];
-        int[] metaPorts = [FreePort(), FreePort(), FreePort()];
+        storagePorts = [.. Enumerable.Range(0, storageCount).Select(_ => TestPorts.Free())];
+        int[] metaPorts = [TestPorts.Free(), TestPorts.Free(), TestPorts.Free()];
         MetaPeers = string.Join(',', metaPorts.Select((port, i) => $"{i + 1}=127.0.0.1:{port}"));
         MetaAddresses = [.. metaPorts.Select(port => $"127.0.0.1:{port}")];
     }
@@ -188,11 +189,4 @@ internal sealed class MetaBackedCluster : IAsyncDisposable
 
     private string? LogPath(string name) => logDirectory is null ? null : Path.Combine(logDirectory, name + ".log");
 
-    /// <summary>A free loopback port (bound by the kernel, then released).</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

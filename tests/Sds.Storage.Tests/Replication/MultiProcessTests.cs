@@ -4,6 +4,7 @@ using Sds.Rpc;
 using Sds.Storage.Chunks;
 using Sds.Storage.Client;
 using Sds.Storage.Placement;
+using Sds.Testing;
 
 namespace Sds.Storage.Tests.Replication;
 
@@ -24,7 +25,7 @@ public sealed class MultiProcessTests
     public async Task AcknowledgedWritesSurviveKillNineOfOneNodeAndThenOfAll()
     {
         using var directory = new TemporaryDirectory();
-        int[] ports = [MetaBackedCluster.FreePort(), MetaBackedCluster.FreePort(), MetaBackedCluster.FreePort()];
+        int[] ports = [TestPorts.Free(), TestPorts.Free(), TestPorts.Free()];
         var peers = new Dictionary<ulong, string>();
         for (int i = 0; i < 3; i++)
         {

@@ -8,6 +8,7 @@ using Sds.Gateway.Scsi;
 using Sds.Gateway.Scsi.Reservations;
 using Sds.Meta.Client;
 using Wire = Sds.Proto.V1;
+using Sds.Testing;
 
 namespace Sds.Gateway.Tests.Scsi.Reservations;
 
@@ -24,7 +25,7 @@ internal sealed class MetaProcessCluster : IDisposable
     {
         Directory.CreateDirectory(root);
         Addresses = new string[3];
-        for (int id = 1; id <= 3; id++) Addresses[id - 1] = $"127.0.0.1:{FreePort()}";
+        for (int id = 1; id <= 3; id++) Addresses[id - 1] = $"127.0.0.1:{TestPorts.Free()}";
     }
 
     /// <summary>host:port of members 1..3 (index = id - 1).</summary>
@@ -109,12 +110,6 @@ internal sealed class MetaProcessCluster : IDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
 
 /// <summary>
