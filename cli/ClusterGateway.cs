@@ -28,7 +28,11 @@ internal sealed class ClusterGateway : IAsyncDisposable
         this.membership = membership;
         // Fed before membership.Start() so the mirror's first map is not missed.
         membership.Mirror.Changed += map => Placement.Apply(map);
-        storage = new StorageClient(Placement, new StorageClientOptions { RequestTimeout = options.IoTimeout });
+        storage = new StorageClient(Placement, new StorageClientOptions
+        {
+            RequestTimeout = options.IoTimeout,
+            GaveUp = (pg, attempts) => logger.LogWarning("storage request for PG {Pg} gave up after {Timeout}: {Attempts}", pg, options.IoTimeout, attempts),
+        });
         if (options.LocalStorage is { } local)
         {
             storage.AttachLocal(local);

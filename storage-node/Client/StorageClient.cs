@@ -176,6 +176,8 @@ public sealed class StorageClient : IAsyncDisposable
         long started = time.GetTimestamp();
         uint pg = target.PgId;
         IoResponse? last = null;
+        // Filled only on the retry path (the first attempt usually answers): what each failed attempt saw.
+        Queue<string>? attempts = null;
         while (time.GetElapsedTime(started) < options.RequestTimeout)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -214,6 +216,7 @@ public sealed class StorageClient : IAsyncDisposable
 
             if (response is null)
             {
+                Note(ref attempts, time.GetElapsedTime(started), member, assignment.Epoch, null);
                 if (connection is not null && ambiguous is not null) ambiguous.Value = true;
                 leaders.TryRemove(new KeyValuePair<uint, ulong>(pg, member));
                 await Task.Delay(options.RetryBackoff, time, cancellationToken).ConfigureAwait(false);
@@ -223,6 +226,11 @@ public sealed class StorageClient : IAsyncDisposable
             last = response;
             IoStatus status = StatusOf(response);
             if (ambiguous is not null && status.Code is IoStatusCode.NotLeader or IoStatusCode.Busy) ambiguous.Value = true;
+            if (status.Code is IoStatusCode.NotLeader or IoStatusCode.Busy or IoStatusCode.StaleEpoch or IoStatusCode.PgNotFound)
+            {
+                Note(ref attempts, time.GetElapsedTime(started), member, assignment.Epoch, status);
+            }
+
             switch (status.Code)
             {
                 case IoStatusCode.NotLeader:
@@ -245,7 +253,18 @@ public sealed class StorageClient : IAsyncDisposable
             }
         }
 
+        options.GaveUp?.Invoke(pg, attempts is null ? "no attempt (PG not placed)" : string.Join("; ", attempts));
         return last ?? new IoResponse { Write = new WriteResponse { Status = new IoStatus { Code = IoStatusCode.Busy, Message = "no PG leader reachable before the request timeout" } } };
+    }
+
+    // status null: no answer (unreachable, stream broke, or the attempt's share of the timeout ran out).
+    private void Note(ref Queue<string>? attempts, TimeSpan at, ulong member, ulong epoch, IoStatus? status)
+    {
+        if (options.GaveUp is null) return;
+        attempts ??= new Queue<string>();
+        if (attempts.Count == 16) attempts.Dequeue();
+        string outcome = status is null ? "no answer" : $"{status.Code} leader '{status.LeaderNodeId}' {status.Message}";
+        attempts.Enqueue(string.Create(CultureInfo.InvariantCulture, $"+{at.TotalMilliseconds:F0}ms member {member} epoch {epoch}: {outcome}"));
     }
 
     private StorageIoConnection? Connection(ulong member)

@@ -12,6 +12,13 @@ public sealed class StorageClientOptions
     /// <summary>Bearer token for the storage nodes, if they require one.</summary>
     public string? BearerToken { get; init; }
 
+    /// <summary>
+    /// Called when a request gives up after <see cref="RequestTimeout"/>, with its PG and the attempts it made
+    /// (member → outcome, oldest first, at most the last 16): the operator's only view of why a command ended
+    /// ABORTED COMMAND.
+    /// </summary>
+    public Action<uint, string>? GaveUp { get; init; }
+
     /// <summary>Clock for backoff and deadlines.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }

@@ -73,6 +73,15 @@ public sealed class LocalCluster : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
+        // SDS_TEST_LOG_DIR keeps every process's log (and SIGQUIT dumps in it) for diagnosis.
+        string? keep = Environment.GetEnvironmentVariable("SDS_TEST_LOG_DIR");
+        if (!string.IsNullOrEmpty(keep))
+        {
+            string target = Path.Combine(keep, Path.GetFileName(State));
+            Directory.CreateDirectory(target);
+            foreach (string log in Directory.GetFiles(State, "*.log")) File.Copy(log, Path.Combine(target, Path.GetFileName(log)), overwrite: true);
+        }
+
         try
         {
             Directory.Delete(State, recursive: true);
