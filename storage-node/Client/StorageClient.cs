@@ -216,7 +216,7 @@ public sealed class StorageClient : IAsyncDisposable
 
             if (response is null)
             {
-                Note(ref attempts, time.GetElapsedTime(started), member, assignment.Epoch, null);
+                Note(ref attempts, time.GetElapsedTime(started), member, assignment.Epoch, null, connection);
                 if (connection is not null && ambiguous is not null) ambiguous.Value = true;
                 leaders.TryRemove(new KeyValuePair<uint, ulong>(pg, member));
                 await Task.Delay(options.RetryBackoff, time, cancellationToken).ConfigureAwait(false);
@@ -228,7 +228,7 @@ public sealed class StorageClient : IAsyncDisposable
             if (ambiguous is not null && status.Code is IoStatusCode.NotLeader or IoStatusCode.Busy) ambiguous.Value = true;
             if (status.Code is IoStatusCode.NotLeader or IoStatusCode.Busy or IoStatusCode.StaleEpoch or IoStatusCode.PgNotFound)
             {
-                Note(ref attempts, time.GetElapsedTime(started), member, assignment.Epoch, status);
+                Note(ref attempts, time.GetElapsedTime(started), member, assignment.Epoch, status, null);
             }
 
             switch (status.Code)
@@ -258,12 +258,14 @@ public sealed class StorageClient : IAsyncDisposable
     }
 
     // status null: no answer (unreachable, stream broke, or the attempt's share of the timeout ran out).
-    private void Note(ref Queue<string>? attempts, TimeSpan at, ulong member, ulong epoch, IoStatus? status)
+    private void Note(ref Queue<string>? attempts, TimeSpan at, ulong member, ulong epoch, IoStatus? status, StorageIoConnection? connection)
     {
         if (options.GaveUp is null) return;
         attempts ??= new Queue<string>();
         if (attempts.Count == 16) attempts.Dequeue();
-        string outcome = status is null ? "no answer" : $"{status.Code} leader '{status.LeaderNodeId}' {status.Message}";
+        string outcome = status is not null ? $"{status.Code} leader '{status.LeaderNodeId}' {status.Message}"
+            : connection is not null ? $"no answer ({connection.Describe()})"
+            : "no answer (in process, or no address for the member)";
         attempts.Enqueue(string.Create(CultureInfo.InvariantCulture, $"+{at.TotalMilliseconds:F0}ms member {member} epoch {epoch}: {outcome}"));
     }
 

@@ -18,6 +18,12 @@ internal sealed class StorageIoConnection : IAsyncDisposable
     private readonly CancellationTokenSource disposed = new();
     private AsyncDuplexStreamingCall<IoRequest, IoResponse>? call;
     private ulong nextId;
+    // Diagnostics only (Describe): who holds the write gate since when, when the stream opened, how often it broke.
+    private long gateHeldSince;
+    private ulong gateHolder;
+    private long streamOpenedAt;
+    private long lastResponseAt;
+    private int breaks;
 
     public StorageIoConnection(string address, string? bearerToken)
     {
@@ -37,11 +43,14 @@ internal sealed class StorageIoConnection : IAsyncDisposable
         request.Id = id;
         pending[id] = completion;
         await writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        gateHolder = id;
+        Volatile.Write(ref gateHeldSince, Environment.TickCount64);
         try
         {
             if (call is null)
             {
                 call = new Proto.V1.Storage.StorageClient(channel).Io(cancellationToken: disposed.Token);
+                streamOpenedAt = Environment.TickCount64;
                 _ = ReadResponsesAsync(call);
             }
 
@@ -56,6 +65,7 @@ internal sealed class StorageIoConnection : IAsyncDisposable
         }
         finally
         {
+            Volatile.Write(ref gateHeldSince, 0);
             writeGate.Release();
         }
 
@@ -77,6 +87,7 @@ internal sealed class StorageIoConnection : IAsyncDisposable
             while (await stream.ResponseStream.MoveNext(disposed.Token).ConfigureAwait(false))
             {
                 IoResponse response = stream.ResponseStream.Current;
+                lastResponseAt = Environment.TickCount64;
                 if (pending.TryRemove(response.Id, out TaskCompletionSource<IoResponse?>? completion))
                 {
                     completion.TrySetResult(response);
@@ -109,6 +120,7 @@ internal sealed class StorageIoConnection : IAsyncDisposable
         }
 
         call = null;
+        breaks++;
         broken.Dispose();
         FailPending();
     }
@@ -121,6 +133,19 @@ internal sealed class StorageIoConnection : IAsyncDisposable
         }
 
         pending.Clear();
+    }
+
+    /// <summary>
+    /// One line on this stream's state for a request that got no answer: whether the write gate is held (by which
+    /// request, for how long), the stream's age, the last response's age, requests pending, breaks so far.
+    /// </summary>
+    public string Describe()
+    {
+        long now = Environment.TickCount64;
+        long held = Volatile.Read(ref gateHeldSince);
+        string gate = held == 0 ? "gate free" : $"gate held {now - held} ms by request {gateHolder}";
+        string stream = call is null ? "no stream" : $"stream open {now - streamOpenedAt} ms, last response {(lastResponseAt == 0 ? "never" : $"{now - lastResponseAt} ms ago")}";
+        return $"{gate}, {stream}, {pending.Count} pending, {breaks} breaks";
     }
 
     public async ValueTask DisposeAsync()
