@@ -125,14 +125,18 @@ internal sealed class StorageIoConnection : IAsyncDisposable
         FailPending();
     }
 
+    // Each entry is removed and answered on its own: SendAsync adds its request outside the write gate, so one
+    // may be added while this runs, and a Clear() after the loop dropped it unanswered — its caller then waited
+    // out the whole request timeout on a stream that had long been replaced (ClusterFailoverTests, issue #7).
     private void FailPending()
     {
-        foreach (TaskCompletionSource<IoResponse?> completion in pending.Values)
+        foreach (ulong id in pending.Keys)
         {
-            completion.TrySetResult(null);
+            if (pending.TryRemove(id, out TaskCompletionSource<IoResponse?>? completion))
+            {
+                completion.TrySetResult(null);
+            }
         }
-
-        pending.Clear();
     }
 
     /// <summary>
