@@ -50,6 +50,11 @@ internal static class GatewayCommand
             IoTimeout = arguments.IoTimeout,
             PortGroups = () => portGroups,
             MapApplying = map => ApplyPeers(map, selfId, catalog, portGroups),
+            // As sds server: the file chunk store frees space in file-system blocks, so the 4 KiB block is the
+            // provisioning unit (LBPPBE 3, OPTIMAL UNMAP GRANULARITY 8 at 512-byte blocks); a write inside one chunk is
+            // one Raft command, so WRITE ATOMIC holds across every gateway (docs/decisions.md, 2026-11-21 session 4).
+            ProvisioningGranularityBytes = Sds.Gateway.Block.ClusterBlockDevice.FileSystemBlockBytes,
+            AtomicWrites = true,
         };
         await using ClusterGateway? gateway = await ClusterGateway.StartAsync(membership, catalog, options, logger, host.Stopping);
         if (gateway is null)
