@@ -39,7 +39,7 @@ internal sealed class ClusterGateway : IAsyncDisposable
         }
         Func<Volume, IPersistentReservations?> reservationsFor = options.Reservations ?? new SharedReservations(membership, logger).Create;
         reconciler = new GatewayReconciler(catalog, volume => OpenVolume(storage, volume, options, logger), options.PortGroups, logger,
-            reservationsFor, options.Removable);
+            reservationsFor);
         membership.MapChanged += async map =>
         {
             options.MapApplying?.Invoke(map);

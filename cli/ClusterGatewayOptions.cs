@@ -22,9 +22,6 @@ internal sealed class ClusterGatewayOptions
     /// </summary>
     public Func<Volume, IPersistentReservations?>? Reservations { get; init; }
 
-    /// <summary>Whether the logical units of a target report a removable medium (RMB); null means none does.</summary>
-    public Func<Target, bool>? Removable { get; init; }
-
     /// <summary>Provisioning unit the volumes report (0 = their block; see ClusterBlockDevice.ProvisioningGranularityBytes).</summary>
     public int ProvisioningGranularityBytes { get; init; }
 

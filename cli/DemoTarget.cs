@@ -52,7 +52,9 @@ internal static class DemoTarget
 
         if (target is null)
         {
-            var create = new CreateTargetRequest { Target = new Target { Iqn = Iqn, Alias = "sds-demo" } };
+            // The demo LU is the conformance target: removable (docs/decisions.md, like tgt's removable=1), so libiscsi
+            // runs its PreventAllow and StartStopUnit tests against it.
+            var create = new CreateTargetRequest { Target = new Target { Iqn = Iqn, Alias = "sds-demo", Removable = true } };
             if (await ProposeAsync(meta, new MetaCommand { CreateTarget = create }, cancellationToken) is { } error)
             {
                 return (0, error);

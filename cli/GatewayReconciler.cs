@@ -24,7 +24,6 @@ internal sealed class GatewayReconciler : IDisposable
     private readonly Dictionary<string, (IBlockDevice Device, List<LogicalUnit> Units)> openVolumes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Volume> refusedVolumes = new(StringComparer.Ordinal);
     private readonly Func<Volume, IPersistentReservations?>? reservationsFor;
-    private readonly Func<Target, bool>? removable;
 
     /// <summary>
     /// Creates the reconciler. <paramref name="openDevice"/> opens a volume's device (null, after logging why,
@@ -32,14 +31,14 @@ internal sealed class GatewayReconciler : IDisposable
     /// </summary>
     /// <remarks>
     /// <paramref name="reservationsFor"/> (cluster gateways) gives each new logical unit its reservations; null
-    /// keeps the unit's own in-process reservations (tests). <paramref name="removable"/> says which targets' units
-    /// report a removable medium (the demo target of <c>sds server</c>, as the file-backed demo LU did).
+    /// keeps the unit's own in-process reservations (tests). A target's units report a removable medium when the map
+    /// says so (<c>Target.removable</c>, the same on every gateway); with shared reservations the medium state is
+    /// shared too (<see cref="MetaRemovableMedium"/>), otherwise each unit keeps its own.
     /// </remarks>
     public GatewayReconciler(TargetCatalog catalog, Func<Volume, IBlockDevice?> openDevice, Func<ITargetPortGroupProvider> portGroups, ILogger logger,
-        Func<Volume, IPersistentReservations?>? reservationsFor = null, Func<Target, bool>? removable = null)
+        Func<Volume, IPersistentReservations?>? reservationsFor = null)
     {
         this.reservationsFor = reservationsFor;
-        this.removable = removable;
         this.catalog = catalog;
         this.openDevice = openDevice;
         this.portGroups = portGroups;
@@ -107,7 +106,7 @@ internal sealed class GatewayReconciler : IDisposable
     private TargetNode Build(Target target, IReadOnlyDictionary<string, Volume> volumes)
     {
         var device = new ScsiTargetDevice(portGroups());
-        bool removableMedium = removable?.Invoke(target) ?? false;
+        bool removableMedium = target.Removable;
         foreach (LunMapping lun in target.Luns)
         {
             if (!volumes.TryGetValue(lun.VolumeId, out Volume? volume) || !Guid.TryParse(volume.Id, out Guid volumeGuid))
@@ -133,7 +132,10 @@ internal sealed class GatewayReconciler : IDisposable
             // DESIGN.md §6: the identity (VPD 0x80 serial, 0x83 NAA) comes from the volume UUID alone, so every
             // gateway reports the same device and multipath sees one LU behind N paths.
             IPersistentReservations? reservations = reservationsFor?.Invoke(volume);
-            var unit = new LogicalUnit(open.Device, new LogicalUnitIdentity(volumeGuid), reservations: reservations, removable: removableMedium);
+            // SBC-3 r36 §5.14/§5.20: an eject or prevention through one gateway holds on every path, so a cluster
+            // unit's medium lives in the volume's shared record, next to its reservations.
+            MetaRemovableMedium? sharedMedium = removableMedium ? (reservations as MetaPersistentReservations)?.Medium : null;
+            var unit = new LogicalUnit(open.Device, new LogicalUnitIdentity(volumeGuid), reservations: reservations, removable: removableMedium, medium: sharedMedium);
             if (reservations is MetaPersistentReservations shared)
             {
                 // Unit attentions for preempted/released registrants are raised by the shared copy on this unit.

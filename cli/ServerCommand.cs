@@ -175,8 +175,6 @@ internal static class ServerCommand
             // Block I/O to the co-located storage node in process (DESIGN.md §7); registration and heartbeats
             // still use loopback gRPC.
             LocalStorage = localStorage,
-            // The demo LU is the conformance target: removable (docs/decisions.md, like tgt's removable=1).
-            Removable = static target => target.Iqn == DemoTarget.Iqn,
         };
         await using ClusterGateway? gateway = await ClusterGateway.StartAsync(membership, catalog, options, logger, host.Stopping);
         if (gateway is null)

@@ -25,7 +25,7 @@ internal static class AdminCommand
         admin commands (talk to the management API):
           sds volume create NAME --size SIZE [--replicas N] [--block-size 512|4096] [--thick]
           sds volume list | show NAME | resize NAME --size SIZE | delete NAME [--force]
-          sds target create IQN [--alias A] | list | show IQN | delete IQN
+          sds target create IQN [--alias A] [--removable] | list | show IQN | delete IQN
           sds lun map IQN LUN VOLUME | unmap IQN LUN
           sds acl add IQN INITIATOR_IQN | remove IQN INITIATOR_IQN
           sds chap set IQN --user U --secret S [--mutual-user U --mutual-secret S] | clear IQN
@@ -140,7 +140,8 @@ internal static class AdminCommand
             }
             case ("target", "create"):
             {
-                var request = new CreateTargetRequest { Target = new Target { Iqn = Arg(2, "IQN"), Alias = line.Option("--alias") ?? string.Empty } };
+                // --removable: the target's LUs report a removable medium (RMB), shared by every gateway (docs/decisions.md).
+                var request = new CreateTargetRequest { Target = new Target { Iqn = Arg(2, "IQN"), Alias = line.Option("--alias") ?? string.Empty, Removable = line.Flag("--removable") } };
                 NoMore(3);
                 return async () => await client.ManagementAsync((c, h, d, t) => c.CreateTargetAsync(request, h, d, t));
             }
@@ -289,6 +290,7 @@ internal static class AdminCommand
             case Target target:
             {
                 string text = Pairs(("iqn", target.Iqn), ("alias", target.Alias), ("chap", ChapText(target.Chap)),
+                    ("removable", target.Removable ? "yes" : "no"),
                     ("initiators", target.AllowedInitiators.Count == 0 ? "any" : string.Join(", ", target.AllowedInitiators)),
                     ("generation", target.Generation.ToString(CultureInfo.InvariantCulture)));
                 var luns = new Table("LUN", "VOLUME");

@@ -8,7 +8,7 @@ namespace Sds.Cli.Admin;
 internal sealed class CommandLine
 {
     /// <summary>The admin commands' flags.</summary>
-    public static readonly IReadOnlySet<string> AdminFlags = new HashSet<string>(StringComparer.Ordinal) { "--json", "--force", "--thick", "--help", "-h" };
+    public static readonly IReadOnlySet<string> AdminFlags = new HashSet<string>(StringComparer.Ordinal) { "--json", "--force", "--thick", "--removable", "--help", "-h" };
 
     private readonly Dictionary<string, List<string>> options = new(StringComparer.Ordinal);
     private readonly HashSet<string> used = new(StringComparer.Ordinal);

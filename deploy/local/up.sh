@@ -108,7 +108,7 @@ until sds status >/dev/null 2>&1; do
   sleep 0.5
 done
 sds volume create demo --size 1GiB --block-size "$block" --replicas 3 >/dev/null || fail "volume create failed"
-sds target create "$iqn" --alias sds-demo >/dev/null || fail "target create failed"
+sds target create "$iqn" --alias sds-demo --removable >/dev/null || fail "target create failed"
 sds lun map "$iqn" 0 demo >/dev/null || fail "lun map failed"
 
 for id in 1 2; do

@@ -20,17 +20,19 @@ internal sealed class LogicalUnit
     /// <paramref name="reservationStore"/> (memory when null).
     /// Removable (like tgt's <c>removable=1</c> LU parameter): RMB is set in the standard INQUIRY
     /// data and START STOP UNIT LOEJ ejects and loads the medium, subject to PREVENT ALLOW MEDIUM
-    /// REMOVAL (docs/decisions.md: only the demo LU is removable; volumes are not).
+    /// REMOVAL (docs/decisions.md: a target attribute, Target.removable). Pass <paramref name="medium"/> for shared
+    /// (cluster) medium state; otherwise the unit keeps its own <see cref="RemovableMedium"/>.
     /// </remarks>
     public LogicalUnit(IBlockDevice device, LogicalUnitIdentity identity, bool readOnly = false,
         IPersistentReservationStore? reservationStore = null, IPersistentReservations? reservations = null,
-        bool removable = false)
+        bool removable = false, IRemovableMedium? medium = null)
     {
         Invariant.Assert(BitOperations.IsPow2(device.BlockSizeBytes), "block size is a power of two");
         Device = device;
         Identity = identity;
         ReadOnly = readOnly;
         Removable = removable;
+        Medium = medium ?? new RemovableMedium();
         BlockSizeShift = BitOperations.Log2((uint)device.BlockSizeBytes);
         ModePages = new ModePageState();
         Reservations = reservations ?? new PersistentReservations(reservationStore ?? new MemoryPersistentReservationStore());
@@ -43,6 +45,7 @@ internal sealed class LogicalUnit
         BlockSizeShift = 9;
         ModePages = new ModePageState();
         Reservations = new PersistentReservations(new MemoryPersistentReservationStore());
+        Medium = new RemovableMedium();
         IsPresent = false;
     }
 
@@ -71,7 +74,7 @@ internal sealed class LogicalUnit
     /// Loaded/ejected state and per-nexus removal prevention. Kept for every unit so the
     /// dispatcher never branches on null; it only changes when <see cref="Removable"/> is set.
     /// </summary>
-    public RemovableMedium Medium { get; } = new();
+    public IRemovableMedium Medium { get; }
 
     /// <summary>The LUN this unit answers on; set by <see cref="ScsiTargetDevice.AddLogicalUnit"/>.</summary>
     public ushort Lun { get; internal set; }

@@ -296,8 +296,10 @@ internal sealed class ScsiTargetDevice : IScsiTargetDevice
                 // so it is ordered before a new nexus of the same initiator port begins).
                 ValueTask released = unit.Reservations.NexusLostAsync(nexus);
                 if (!released.IsCompletedSuccessfully) (shared ??= new List<Task>()).Add(released.AsTask());
-                // SBC-3 r36 §5.14: and ends that nexus's prevention of medium removal.
-                unit.Medium.NexusLost(nexus);
+                // SBC-3 r36 §5.14: and ends that nexus's prevention of medium removal (on a cluster gateway a
+                // meta command when the nexus prevents it, awaited like the SPC-2 release).
+                ValueTask allowed = unit.Medium.NexusLostAsync(nexus);
+                if (!allowed.IsCompletedSuccessfully) (shared ??= new List<Task>()).Add(allowed.AsTask());
             }
         }
         return shared is null ? Task.CompletedTask : Task.WhenAll(shared);

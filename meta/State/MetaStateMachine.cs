@@ -471,7 +471,7 @@ internal sealed class MetaStateMachine
             return CommandOutcome.Fail(StatusCode.ResourceExhausted, $"the cluster already has the maximum of {MetaLimits.TargetCountMax} targets");
         }
 
-        var target = new Target { Iqn = iqn, Alias = proposed.Alias, Chap = proposed.Chap?.Clone(), Generation = 1 };
+        var target = new Target { Iqn = iqn, Alias = proposed.Alias, Chap = proposed.Chap?.Clone(), Generation = 1, Removable = proposed.Removable };
         foreach (string initiator in proposed.AllowedInitiators.Select(MetaValidation.NormalizeIscsiName).Distinct().Order(StringComparer.Ordinal))
         {
             target.AllowedInitiators.Add(initiator);

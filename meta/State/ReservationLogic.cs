@@ -36,7 +36,7 @@ internal static class ReservationLogic
         Book book = Codec.ToBook(stored);
         var preempted = new List<RegistrantId>();
         var released = new List<RegistrantId>();
-        PrOutcome outcome = Execute(book, request, preempted, released);
+        PrOutcome outcome = IsMediumAction(request.Action) ? PrOutcome.Good : Execute(book, request, preempted, released);
         var response = new UpdateReservationResponse { Result = ToResult(outcome) };
         if (outcome == PrOutcome.Good)
         {
@@ -46,10 +46,17 @@ internal static class ReservationLogic
                 ResetCount = stored?.ResetCount ?? 0,
                 ResetOrigin = stored?.ResetOrigin ?? string.Empty,
                 ResetKind = stored?.ResetKind ?? ResetKind.Unspecified,
+                MediumEjected = stored?.MediumEjected ?? false,
             };
+            if (stored is not null) next.MediumPreventedBy.Add(stored.MediumPreventedBy);
             Codec.WriteTo(book, next);
             var before = next.Clone();
             Codec.WriteTo(Codec.ToBook(stored), before);
+            if (IsMediumAction(request.Action) && !ApplyMedium(next, request))
+            {
+                response.Result = ReservationResult.MediumRemovalPrevented;
+            }
+
             if (request.Action == ReservationAction.Spc2Reset)
             {
                 // SAM-5 §6.3.3: a logical unit reset owes every I_T nexus a unit attention, on every gateway. The reset
@@ -58,6 +65,8 @@ internal static class ReservationLogic
                 next.ResetCount++;
                 next.ResetOrigin = request.ResetOrigin;
                 next.ResetKind = request.ResetKind == ResetKind.Unspecified ? ResetKind.LogicalUnit : request.ResetKind;
+                // SBC-3 r36 §5.14: a logical unit reset ends every nexus's prevention of medium removal.
+                next.MediumPreventedBy.Clear();
             }
 
             if (!next.Equals(before))
@@ -96,6 +105,41 @@ internal static class ReservationLogic
             : ReservationResult.Ok;
 
     private const string ResultPrefix = "reservation result ";
+
+    private static bool IsMediumAction(ReservationAction action) => action is ReservationAction.MediumPrevent
+        or ReservationAction.MediumAllow or ReservationAction.MediumLoad or ReservationAction.MediumEject;
+
+    /// <summary>
+    /// PREVENT ALLOW MEDIUM REMOVAL and START STOP UNIT LOEJ on the volume's shared medium state (docs/decisions.md
+    /// "Removable medium shared through meta"); false when a load or eject is refused because a nexus prevents it.
+    /// The medium is a condition of the logical unit, not of a gateway (SBC-3 r36 §5.14: prevention by any nexus
+    /// blocks removal), so it is judged here, in one order for every gateway.
+    /// </summary>
+    private static bool ApplyMedium(ReservationState next, UpdateReservationRequest request)
+    {
+        RegistrantId self = Codec.ToRegistrant(request.Nexus);
+        int index = -1;
+        for (int i = 0; i < next.MediumPreventedBy.Count; i++)
+        {
+            if (Codec.ToRegistrant(next.MediumPreventedBy[i]) == self) index = i;
+        }
+
+        switch (request.Action)
+        {
+            case ReservationAction.MediumPrevent:
+                if (index < 0) next.MediumPreventedBy.Add(Codec.ToNexus(self));
+                return true;
+            case ReservationAction.MediumAllow:
+                if (index >= 0) next.MediumPreventedBy.RemoveAt(index);
+                return true;
+            default:
+                // SBC-3 r36 §5.14: while any nexus prevents removal the medium stays where it is (an eject is refused;
+                // a load too, like a locked tray, as the in-process RemovableMedium does).
+                if (next.MediumPreventedBy.Count > 0) return false;
+                next.MediumEjected = request.Action == ReservationAction.MediumEject;
+                return true;
+        }
+    }
 
     private static PrOutcome Execute(Book book, UpdateReservationRequest request, List<RegistrantId> preempted, List<RegistrantId> released)
     {

@@ -75,7 +75,16 @@ internal sealed class MetaPersistentReservations : IPersistentReservations
         this.time = time ?? TimeProvider.System;
         view = new View(ReservationStateCodec.ToBook(state), state?.ChangeCount ?? 0, state?.ResetCount ?? 0);
         mirrorVersion = mapVersion;
+        Medium = new MetaRemovableMedium(this);
+        Medium.Observe(state);
     }
+
+    /// <summary>
+    /// The shared medium state of the volume's removable logical units (docs/decisions.md "Removable medium shared
+    /// through meta"): it lives in the same per-volume record, so this copy's <see cref="Observe"/> keeps it current.
+    /// Used only when the unit is removable (Target.removable).
+    /// </summary>
+    public MetaRemovableMedium Medium { get; }
 
     /// <summary>The reservation state of <paramref name="volumeId"/> in <paramref name="map"/>, or null when it has none.</summary>
     public static Wire.ReservationState? StateOf(Wire.ClusterMap map, string volumeId)
@@ -117,6 +126,8 @@ internal sealed class MetaPersistentReservations : IPersistentReservations
                 RaiseResetAttention(old, state, resets);
                 RaiseAttentions(old, book, state, count);
                 view = new View(book, count, Math.Max(resets, old.ResetCount));
+                // Medium changes count in change_count too: loaded/ejected and the preventing nexuses follow here.
+                Medium.Observe(state);
                 changed = true;
             }
             mirrorVersion = mapVersion;
@@ -227,7 +238,7 @@ internal sealed class MetaPersistentReservations : IPersistentReservations
         return UpdateAsync(request);
     }
 
-    private Wire.UpdateReservationRequest Request(ITNexus nexus, Wire.ReservationAction action, ulong key = 0, ulong actionKey = 0, ReservationType type = ReservationType.None) => new()
+    internal Wire.UpdateReservationRequest Request(ITNexus nexus, Wire.ReservationAction action, ulong key = 0, ulong actionKey = 0, ReservationType type = ReservationType.None) => new()
     {
         VolumeId = volumeId,
         Action = action,
@@ -242,7 +253,23 @@ internal sealed class MetaPersistentReservations : IPersistentReservations
         Type = (Wire.ReservationType)(int)type,
     };
 
-    private async ValueTask<PrOutcome> UpdateAsync(Wire.UpdateReservationRequest request)
+    private async ValueTask<PrOutcome> UpdateAsync(Wire.UpdateReservationRequest request) =>
+        await CallAsync(request).ConfigureAwait(false) switch
+        {
+            null => PrOutcome.Unavailable,
+            Wire.ReservationResult.Ok => PrOutcome.Good,
+            Wire.ReservationResult.Conflict => PrOutcome.ReservationConflict,
+            Wire.ReservationResult.InvalidRelease => PrOutcome.InvalidRelease,
+            Wire.ReservationResult.InsufficientResources => PrOutcome.InsufficientResources,
+            _ => PrOutcome.InvalidFieldInParameterList,
+        };
+
+    /// <summary>
+    /// Runs <paramref name="request"/> as one meta command on this volume's record; meta's result, or null when meta
+    /// could not be reached in time or, after a success, this gateway's copy did not reach the answer's map version
+    /// within <see cref="MirrorWaitMax"/> (both logged). A success returns only once <see cref="Observe"/> applied it.
+    /// </summary>
+    internal async ValueTask<Wire.ReservationResult?> CallAsync(Wire.UpdateReservationRequest request)
     {
         Wire.UpdateReservationResponse response;
         using (var timeout = new CancellationTokenSource(CallTimeout, time))
@@ -254,29 +281,21 @@ internal sealed class MetaPersistentReservations : IPersistentReservations
             catch (RpcException exception)
             {
                 logger?.LogWarning("reservation {Action} on volume {Volume}: meta unreachable ({Status}: {Detail})", request.Action, volumeId, exception.StatusCode, exception.Status.Detail);
-                return PrOutcome.Unavailable;
+                return null;
             }
             catch (OperationCanceledException)
             {
                 logger?.LogWarning("reservation {Action} on volume {Volume}: no answer from meta within {Timeout}", request.Action, volumeId, CallTimeout);
-                return PrOutcome.Unavailable;
+                return null;
             }
         }
 
-        PrOutcome outcome = response.Result switch
-        {
-            Wire.ReservationResult.Ok => PrOutcome.Good,
-            Wire.ReservationResult.Conflict => PrOutcome.ReservationConflict,
-            Wire.ReservationResult.InvalidRelease => PrOutcome.InvalidRelease,
-            Wire.ReservationResult.InsufficientResources => PrOutcome.InsufficientResources,
-            _ => PrOutcome.InvalidFieldInParameterList,
-        };
-        if (outcome == PrOutcome.Good && !await MirrorReachedAsync(response.ClusterMapVersion).ConfigureAwait(false))
+        if (response.Result == Wire.ReservationResult.Ok && !await MirrorReachedAsync(response.ClusterMapVersion).ConfigureAwait(false))
         {
             logger?.LogWarning("reservation {Action} on volume {Volume}: committed at map version {Version}, but this gateway's copy is still at {Mirror}", request.Action, volumeId, response.ClusterMapVersion, MirrorVersion);
-            return PrOutcome.Unavailable;
+            return null;
         }
-        return outcome;
+        return response.Result;
     }
 
     private async Task UpdateLoggedAsync(Wire.UpdateReservationRequest request)

@@ -17,7 +17,21 @@ internal static class PreventAllowMediumRemoval
     {
         int prevent = task.Cdb[4] & 0x03;
         if (prevent > 1) return CommandResult.Check(task, Sense.InvalidFieldInCdbAt(4, 1));
-        if (unit.Removable) unit.Medium.SetPrevent(task.Nexus, prevent == 1);
-        return CommandResult.Good;
+        if (!unit.Removable) return CommandResult.Good;
+        ValueTask<MediumChange> change = unit.Medium.PreventAsync(task.Nexus, prevent == 1);
+        // In process the change is already done; a cluster gateway's goes to meta (one round trip, rare).
+        return change.IsCompletedSuccessfully ? ToStatus(task, change.Result) : AwaitChange(change, task);
     }
+
+    /// <summary>The status for <paramref name="change"/>: a prevention is never refused, only unavailable.</summary>
+    internal static ValueTask<ScsiStatus> ToStatus(ScsiTask task, MediumChange change) => change switch
+    {
+        MediumChange.Done => CommandResult.Good,
+        MediumChange.RemovalPrevented => CommandResult.Check(task, Sense.MediumRemovalPrevented),
+        _ => CommandResult.Check(task, Sense.TargetPortUnavailable),
+    };
+
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    internal static async ValueTask<ScsiStatus> AwaitChange(ValueTask<MediumChange> pending, ScsiTask task) =>
+        await ToStatus(task, await pending.ConfigureAwait(false)).ConfigureAwait(false);
 }

@@ -29,6 +29,11 @@ internal static class StartStopUnit
         // IMMED changes nothing: the change is complete when the status is sent.
         // No NOT READY TO READY CHANGE unit attention follows a load: the reloaded medium is the
         // same backing store, so it cannot have changed (SPC-4 r37 §5.14 "medium may have changed").
-        return unit.Medium.TryChange(load) ? CommandResult.Good : CommandResult.Check(task, Sense.MediumRemovalPrevented);
+        // On a cluster gateway the change is one meta command, answered once every live gateway holds it, so a
+        // READ through another gateway right after an eject already finds the medium gone (DESIGN.md §6).
+        ValueTask<MediumChange> change = unit.Medium.ChangeAsync(task.Nexus, load);
+        return change.IsCompletedSuccessfully
+            ? PreventAllowMediumRemoval.ToStatus(task, change.Result)
+            : PreventAllowMediumRemoval.AwaitChange(change, task);
     }
 }

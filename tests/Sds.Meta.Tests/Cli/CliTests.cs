@@ -85,4 +85,37 @@ public sealed class CliTests : IClassFixture<SingleMemberFixture>
         using JsonDocument status = JsonDocument.Parse(stdout);
         Assert.Equal("meta-1", status.RootElement.GetProperty("metaLeaderNodeId").GetString());
     }
+
+    /// <summary>
+    /// <c>target create --removable</c> records the attribute in meta (every gateway reads RMB from there), <c>target
+    /// show</c> prints it, and a target created without the flag is not removable.
+    /// </summary>
+    [Fact]
+    public async Task TargetCreateRemovableIsRecordedAndShown()
+    {
+        const string removable = "iqn.2026-11.io.sds:cli-removable";
+        const string fixedMedium = "iqn.2026-11.io.sds:cli-fixed";
+        (int exit, string stdout, _) = await SdsProcess.RunAsync(CommandTimeout, "target", "create", removable, "--alias", "r", "--removable", "--json", "--api", fixture.Address);
+        Assert.Equal(0, exit);
+        using (JsonDocument created = JsonDocument.Parse(stdout))
+        {
+            Assert.True(created.RootElement.GetProperty("removable").GetBoolean());
+        }
+
+        (exit, _, _) = await SdsProcess.RunAsync(CommandTimeout, "target", "create", fixedMedium, "--api", fixture.Address);
+        Assert.Equal(0, exit);
+        (exit, stdout, _) = await SdsProcess.RunAsync(CommandTimeout, "target", "show", removable, "--api", fixture.Address);
+        Assert.Equal(0, exit);
+        Assert.Matches(@"(?m)^removable:\s+yes$", stdout);
+        (exit, stdout, _) = await SdsProcess.RunAsync(CommandTimeout, "target", "show", fixedMedium, "--api", fixture.Address);
+        Assert.Equal(0, exit);
+        Assert.Matches(@"(?m)^removable:\s+no$", stdout);
+        var map = await fixture.MapAsync();
+        Assert.True(map.Targets.Single(t => t.Iqn == removable).Removable);
+        Assert.False(map.Targets.Single(t => t.Iqn == fixedMedium).Removable);
+        (exit, _, _) = await SdsProcess.RunAsync(CommandTimeout, "target", "delete", removable, "--api", fixture.Address);
+        Assert.Equal(0, exit);
+        (exit, _, _) = await SdsProcess.RunAsync(CommandTimeout, "target", "delete", fixedMedium, "--api", fixture.Address);
+        Assert.Equal(0, exit);
+    }
 }

@@ -124,6 +124,45 @@ public sealed class ReservationLogicTests
         Assert.Equal(ReservationResult.Conflict, ReservationLogic.ResultOfRetry(retried)); // …but its result is
     }
 
+    [Fact]
+    public void MediumStateIsOneRecordForEveryNexusAndSurvivesPrCommands()
+    {
+        // SBC-3 r36 §5.14: any nexus's prevention blocks an eject (and, like a locked tray, a load) for every nexus;
+        // each change counts in change_count, so every gateway's copy picks it up; a refusal changes nothing.
+        Assert.Equal(ReservationResult.Ok, Run(ReservationAction.MediumPrevent, A, 0));
+        Assert.Equal(ReservationResult.Ok, Run(ReservationAction.MediumPrevent, A, 0)); // twice: still one entry
+        ReservationState after = state.FindReservation(volumeId)!;
+        Assert.Equal([A.InitiatorPort], after.MediumPreventedBy.Select(n => n.InitiatorPort));
+        ulong version = state.Version;
+        Assert.Equal(ReservationResult.MediumRemovalPrevented, Run(ReservationAction.MediumEject, B, 0));
+        Assert.Equal(ReservationResult.MediumRemovalPrevented, Run(ReservationAction.MediumLoad, B, 0));
+        Assert.Equal(version, state.Version);
+        Assert.False(state.FindReservation(volumeId)!.MediumEjected);
+
+        // ALLOW from another nexus ends nothing; from A it ends A's prevention. A PR command keeps the medium state.
+        Assert.Equal(ReservationResult.Ok, Run(ReservationAction.MediumAllow, B, 0));
+        Assert.Single(state.FindReservation(volumeId)!.MediumPreventedBy);
+        Assert.Equal(ReservationResult.Ok, Run(ReservationAction.MediumAllow, A, 0));
+        Assert.Equal(ReservationResult.Ok, Run(ReservationAction.MediumEject, B, 0));
+        Assert.Equal(ReservationResult.Ok, Run(ReservationAction.Register, C, 0, 0xC));
+        after = state.FindReservation(volumeId)!;
+        Assert.True(after.MediumEjected);
+        Assert.Empty(after.MediumPreventedBy);
+        ulong count = after.ChangeCount;
+        Assert.Equal(ReservationResult.Ok, Run(ReservationAction.MediumLoad, A, 0));
+        Assert.False(state.FindReservation(volumeId)!.MediumEjected);
+        Assert.Equal(count + 1, state.FindReservation(volumeId)!.ChangeCount);
+
+        // A logical unit reset ends every prevention (the medium stays where it is).
+        Assert.Equal(ReservationResult.Ok, Run(ReservationAction.MediumPrevent, A, 0));
+        Assert.Equal(ReservationResult.Ok, Run(ReservationAction.MediumPrevent, C, 0));
+        Assert.Equal(2, state.FindReservation(volumeId)!.MediumPreventedBy.Count);
+        Assert.Equal(ReservationResult.Ok, Reset("gateway-a-copy", ResetKind.LogicalUnit));
+        Assert.Empty(state.FindReservation(volumeId)!.MediumPreventedBy);
+        Assert.Equal(ReservationResult.Ok, Run(ReservationAction.MediumEject, B, 0));
+        Assert.True(state.FindReservation(volumeId)!.MediumEjected);
+    }
+
     private ReservationResult Reset(string origin, ResetKind kind) =>
         state.Apply(new MetaCommand
         {

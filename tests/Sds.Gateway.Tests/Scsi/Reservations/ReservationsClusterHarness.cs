@@ -154,7 +154,10 @@ internal sealed class ClusterGateway : IAsyncDisposable
         gateway.mirror.Changed += changed => gateway.Reservations.Observe(changed.Version, MetaPersistentReservations.StateOf(changed, volumeId));
         map = gateway.mirror.Current;
         gateway.Reservations.Observe(map.Version, MetaPersistentReservations.StateOf(map, volumeId));
-        gateway.Unit = new LogicalUnit(new MemoryBlockDevice(8L << 20), new LogicalUnitIdentity(Guid.Parse(volumeId)), reservations: gateway.Reservations);
+        // Removable with the shared medium, as a cluster gateway builds a unit of a `removable` target: nothing changes
+        // for the reservation tests (the medium stays loaded unless a test ejects it).
+        gateway.Unit = new LogicalUnit(new MemoryBlockDevice(8L << 20), new LogicalUnitIdentity(Guid.Parse(volumeId)), reservations: gateway.Reservations,
+            removable: true, medium: gateway.Reservations.Medium);
         gateway.Reservations.Attach(gateway.Unit.UnitAttentions);
         gateway.Target.AddLogicalUnit(0, gateway.Unit);
         gateway.heartbeats = gateway.HeartbeatLoopAsync(gateway.stopping.Token);

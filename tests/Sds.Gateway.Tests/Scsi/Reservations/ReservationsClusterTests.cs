@@ -95,6 +95,42 @@ public sealed class ReservationsClusterTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// SBC-3 r36 §5.14: the prevention of medium removal is a condition of the logical unit, kept in meta, and it ends
+    /// for a nexus on its loss and for all on a logical unit reset — whichever gateway the nexus or the reset is on.
+    /// </summary>
+    [Fact]
+    public async Task MediumPreventionIsSharedAndEndsOnNexusLossAndLogicalUnitReset()
+    {
+        (MetaClient client, ClusterGateway a, ClusterGateway b, ITNexus hostA, ITNexus hostB) = await StartTwoGatewaysAsync();
+        using (client)
+        {
+            ScsiAssert.Good(await RunAsync(a, hostA, PreventRemoval));
+            ScsiAssert.Check(await RunAsync(b, hostB, Eject), SenseKey.IllegalRequest, 0x53, 0x02);
+
+            // A's nexus is lost: the loss completes only when its prevention is gone in meta, so B's eject right after
+            // is GOOD, and A's READ at once finds the medium gone (the eject completed only once A held it).
+            await a.Target.NexusLostAsync(hostA);
+            ScsiAssert.Good(await RunAsync(b, hostB, Eject));
+            ITNexus hostA2 = a.Nexus("iqn.2026-11.io.sds:host-a", 0x23d000000001);
+            ScsiAssert.Check(await RunAsync(a, hostA2, TestUnitReady), SenseKey.UnitAttention, 0x29, 0x00);
+            ScsiAssert.Check(await RunAsync(a, hostA2, TestUnitReady), SenseKey.NotReady, 0x3A, 0x00);
+            ScsiAssert.Check(await ReadAsync(a, hostA2), SenseKey.NotReady, 0x3A, 0x00);
+            Assert.False(a.Unit.Medium.Present);
+
+            // Both nexuses prevent; a LOGICAL UNIT RESET through A ends both preventions, and B can load again.
+            ScsiAssert.Good(await RunAsync(a, hostA2, PreventRemoval));
+            ScsiAssert.Good(await RunAsync(b, hostB, PreventRemoval));
+            ScsiAssert.Check(await RunAsync(b, hostB, Load), SenseKey.IllegalRequest, 0x53, 0x02);
+            Assert.Equal(TaskManagementResponse.FunctionComplete,
+                await a.Target.ExecuteTaskManagementAsync(TaskManagementFunction.LogicalUnitReset, hostA2, LunAddress.ToWire(0)));
+            ScsiAssert.Check(await RunAsync(b, hostB, TestUnitReady), SenseKey.UnitAttention, 0x29, 0x03);
+            ScsiAssert.Good(await RunAsync(b, hostB, Load));
+            ScsiAssert.Check(await RunAsync(a, hostA2, TestUnitReady), SenseKey.UnitAttention, 0x29, 0x03);
+            ScsiAssert.Good(await ReadAsync(a, hostA2));
+        }
+    }
+
     [Fact]
     public async Task LogicalUnitResetRaisesItsUnitAttentionOnEveryGatewayExactlyOnce()
     {
@@ -231,6 +267,9 @@ public sealed class ReservationsClusterTests : IDisposable
     private static readonly byte[] TestUnitReady = [0x00, 0, 0, 0, 0, 0];
     private static readonly byte[] Reserve6 = [0x16, 0, 0, 0, 0, 0];
     private static readonly byte[] Release6 = [0x17, 0, 0, 0, 0, 0];
+    private static readonly byte[] PreventRemoval = [0x1E, 0, 0, 0, 0x01, 0];
+    private static readonly byte[] Eject = [0x1B, 0, 0, 0, 0x02, 0];
+    private static readonly byte[] Load = [0x1B, 0, 0, 0, 0x03, 0];
 
     private async Task<(MetaClient Client, string VolumeId)> StartClusterAsync()
     {
