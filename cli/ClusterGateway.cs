@@ -37,7 +37,7 @@ internal sealed class ClusterGateway : IAsyncDisposable
         {
             storage.AttachLocal(local);
         }
-        Func<Volume, IPersistentReservations?> reservationsFor = options.Reservations ?? new SharedReservations(membership, logger).Create;
+        Func<Volume, IPersistentReservations?> reservationsFor = options.Reservations ?? new SharedReservations(membership, logger, options.DropTargetSessions).Create;
         reconciler = new GatewayReconciler(catalog, volume => OpenVolume(storage, volume, options, logger), options.PortGroups, logger,
             reservationsFor);
         membership.MapChanged += async map =>
@@ -125,12 +125,14 @@ internal sealed class ClusterGateway : IAsyncDisposable
     {
         private readonly GatewayMembership membership;
         private readonly ILogger logger;
+        private readonly Action<string>? dropTargetSessions;
         private volatile (string VolumeId, MetaPersistentReservations Copy)[] copies = [];
 
-        public SharedReservations(GatewayMembership membership, ILogger logger)
+        public SharedReservations(GatewayMembership membership, ILogger logger, Action<string>? dropTargetSessions)
         {
             this.membership = membership;
             this.logger = logger;
+            this.dropTargetSessions = dropTargetSessions;
             membership.Mirror.Changed += Observe;
         }
 
@@ -138,6 +140,19 @@ internal sealed class ClusterGateway : IAsyncDisposable
         {
             ClusterMap map = membership.Mirror.Current;
             var copy = new MetaPersistentReservations(volume.Id, membership.ReservationMeta, membership.Lease, map.Version, MetaPersistentReservations.StateOf(map, volume.Id), logger);
+            if (dropTargetSessions is { } drop)
+            {
+                // Another gateway's cold reset of a target mapping this volume ends our sessions of every such target.
+                string id = volume.Id;
+                copy.ColdResetObserved = () =>
+                {
+                    foreach (Target target in membership.Mirror.Current.Targets)
+                    {
+                        if (target.Luns.Any(lun => lun.VolumeId == id)) drop(target.Iqn);
+                    }
+                };
+            }
+
             lock (this) copies = [.. copies, (volume.Id, copy)];
             // Replay the newest map: a version published between Current above and the list update is not lost.
             ClusterMap latest = membership.Mirror.Current;

@@ -28,6 +28,12 @@ internal sealed class ClusterGatewayOptions
     /// <summary>Whether the volumes offer WRITE ATOMIC inside one chunk (ClusterBlockDevice.AtomicWriteBytesMax).</summary>
     public bool AtomicWrites { get; init; }
 
+    /// <summary>
+    /// Ends this gateway's sessions of a target (by IQN) after another gateway's TARGET COLD RESET of it
+    /// (RFC 7143 §11.5.1); null where there is no other gateway (<c>sds server</c>).
+    /// </summary>
+    public Action<string>? DropTargetSessions { get; init; }
+
     /// <summary>Called with every new map before its targets are reconciled (peer portals, port groups).</summary>
     public Action<ClusterMap>? MapApplying { get; init; }
 

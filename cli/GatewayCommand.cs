@@ -44,6 +44,7 @@ internal static class GatewayCommand
         foreach (IPEndPoint endPoint in arguments.Portals) catalog.AddPortal(new Portal(endPoint, relativePort, relativePort, portGroup));
         var portGroups = new ClusterTargetPortGroupProvider();
         string selfId = membership.Node.Id;
+        var server = new IscsiTargetServer(catalog, new IscsiServerOptions(), loggerFactory);
         var options = new ClusterGatewayOptions
         {
             StorageBlockSizeBytes = arguments.BlockSize,
@@ -55,6 +56,8 @@ internal static class GatewayCommand
             // one Raft command, so WRITE ATOMIC holds across every gateway (docs/decisions.md, 2026-11-21 session 4).
             ProvisioningGranularityBytes = Sds.Gateway.Block.ClusterBlockDevice.FileSystemBlockBytes,
             AtomicWrites = true,
+            // RFC 7143 §11.5.1: another gateway's TARGET COLD RESET ends this gateway's sessions of the target too.
+            DropTargetSessions = server.DropSessionsOf,
         };
         await using ClusterGateway? gateway = await ClusterGateway.StartAsync(membership, catalog, options, logger, host.Stopping);
         if (gateway is null)
@@ -62,7 +65,6 @@ internal static class GatewayCommand
             return 0;
         }
 
-        var server = new IscsiTargetServer(catalog, new IscsiServerOptions(), loggerFactory);
         List<PortalListener>? listeners = await RoleHost.BindPortalsAsync(catalog.Portals, server, "sds gateway");
         if (listeners is null)
         {

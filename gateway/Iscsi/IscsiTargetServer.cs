@@ -32,6 +32,15 @@ internal sealed class IscsiTargetServer
     /// <summary>Live sessions.</summary>
     public SessionRegistry Registry { get; } = new();
 
+    /// <summary>
+    /// Ends every connection of every session of <paramref name="targetName"/> (RFC 7143 §11.5.1, TARGET COLD RESET:
+    /// on the gateway that ran it, and on every other gateway once meta's record shows it).
+    /// </summary>
+    public void DropSessionsOf(string targetName)
+    {
+        foreach (IscsiSession session in Registry.SessionsOf(targetName)) session.Connection?.Abort();
+    }
+
     /// <summary>Number of live connections.</summary>
     public int ConnectionCount
     {

@@ -237,17 +237,18 @@ internal sealed class ScsiTargetDevice : IScsiTargetDevice
                 if (!LunAddress.TryDecode(lun, out ushort resetLun) || GetLogicalUnit(resetLun) is not { } unit)
                     return TaskManagementResponse.LunDoesNotExist;
                 ResetLogicalUnit(unit, SenseCatalog.BusDeviceResetOccurred);
-                await unit.Reservations.ResetAsync(targetReset: false).ConfigureAwait(false);
+                await unit.Reservations.ResetAsync(ResetScope.LogicalUnit).ConfigureAwait(false);
                 return TaskManagementResponse.FunctionComplete;
             }
             case TaskManagementFunction.TargetWarmReset:
             case TaskManagementFunction.TargetColdReset:
             {
                 var shared = new List<Task>();
+                ResetScope scope = function == TaskManagementFunction.TargetColdReset ? ResetScope.TargetCold : ResetScope.TargetWarm;
                 foreach (LogicalUnit unit in LogicalUnits)
                 {
                     ResetLogicalUnit(unit, SenseCatalog.PowerOnResetOccurred);
-                    shared.Add(unit.Reservations.ResetAsync(targetReset: true).AsTask());
+                    shared.Add(unit.Reservations.ResetAsync(scope).AsTask());
                 }
                 await Task.WhenAll(shared).ConfigureAwait(false);
                 return TaskManagementResponse.FunctionComplete;

@@ -942,7 +942,7 @@ internal sealed class IscsiConnection
         if (function == TaskManagementFunction.TargetColdReset && response == TaskManagementResponse.FunctionComplete)
         {
             // RFC 7143 §11.5.1: a cold reset drops every I_T nexus of the target, this one included.
-            foreach (IscsiSession other in _server.Registry.SessionsOf(_session.Target!.Name)) other.Connection?.Abort();
+            _server.DropSessionsOf(_session.Target!.Name);
             return ConnectionVerdict.Close;
         }
         if (!await DeliverQueuedAsync().ConfigureAwait(false)) return ConnectionVerdict.Close;

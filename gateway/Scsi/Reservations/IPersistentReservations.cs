@@ -29,11 +29,12 @@ internal interface IPersistentReservations
     ValueTask ReleaseSpc2Async(ITNexus nexus);
 
     /// <summary>
-    /// Logical unit reset (<paramref name="targetReset"/> false) or target reset: drops any SPC-2 reservation
-    /// (SPC-2 §5.5.1). A shared implementation also tells the other gateways, which raise the reset's unit
-    /// attention for the nexuses they hold; the caller raises it for its own. Completes when that is done.
+    /// Logical unit or target reset (<paramref name="scope"/>): drops any SPC-2 reservation (SPC-2 §5.5.1). A shared
+    /// implementation also tells the other gateways, which raise the reset's unit attention for the nexuses they hold
+    /// (and after a cold reset end their sessions of the target); the caller does both for its own. Completes when
+    /// that is done.
     /// </summary>
-    ValueTask ResetAsync(bool targetReset);
+    ValueTask ResetAsync(ResetScope scope);
 
     /// <summary>I_T nexus loss (SPC-2 §5.5.1: the nexus's SPC-2 reservation goes); completes when it is gone everywhere.</summary>
     ValueTask NexusLostAsync(ITNexus nexus);

@@ -86,6 +86,13 @@ internal sealed class MetaPersistentReservations : IPersistentReservations
     /// </summary>
     public MetaRemovableMedium Medium { get; }
 
+    /// <summary>
+    /// Called (outside this copy's lock, before its heartbeat reports the version) when another gateway's TARGET
+    /// COLD RESET of a target mapping this volume is observed: the owner ends this gateway's sessions of those targets
+    /// (RFC 7143 §11.5.1), as the resetting gateway did for its own.
+    /// </summary>
+    public Action? ColdResetObserved { get; set; }
+
     /// <summary>The reservation state of <paramref name="volumeId"/> in <paramref name="map"/>, or null when it has none.</summary>
     public static Wire.ReservationState? StateOf(Wire.ClusterMap map, string volumeId)
     {
@@ -114,6 +121,7 @@ internal sealed class MetaPersistentReservations : IPersistentReservations
     public void Observe(ulong mapVersion, Wire.ReservationState? state)
     {
         bool changed = false;
+        bool coldReset = false;
         lock (gate)
         {
             if (mapVersion < mirrorVersion) return;
@@ -123,7 +131,7 @@ internal sealed class MetaPersistentReservations : IPersistentReservations
             {
                 var book = ReservationStateCodec.ToBook(state);
                 ulong resets = state?.ResetCount ?? 0;
-                RaiseResetAttention(old, state, resets);
+                coldReset = RaiseResetAttention(old, state, resets);
                 RaiseAttentions(old, book, state, count);
                 view = new View(book, count, Math.Max(resets, old.ResetCount));
                 // Medium changes count in change_count too: loaded/ejected and the preventing nexuses follow here.
@@ -138,6 +146,9 @@ internal sealed class MetaPersistentReservations : IPersistentReservations
                 waiters.RemoveAt(i);
             }
         }
+        // The sessions end before this gateway reports the version: the cold reset's TMF response (on the other
+        // gateway) waits for every live gateway to hold it, so the initiator finds them gone when it reads the answer.
+        if (coldReset) ColdResetObserved?.Invoke();
         // Tell meta at once that this gateway holds the change, so the PR OUT waiting on it completes sooner.
         if (changed) lease.RequestHeartbeat();
     }
@@ -180,14 +191,19 @@ internal sealed class MetaPersistentReservations : IPersistentReservations
     /// answered, i.e. every live gateway holds it (the TMF response waits: libiscsi MultipathIO.Reset reads the
     /// condition on the other path at once). Meta unreachable: logged; the local effects stand (the caller's).
     /// </summary>
-    public async ValueTask ResetAsync(bool targetReset)
+    public async ValueTask ResetAsync(ResetScope scope)
     {
         var request = new Wire.UpdateReservationRequest
         {
             VolumeId = volumeId,
             Action = Wire.ReservationAction.Spc2Reset,
             ResetOrigin = origin,
-            ResetKind = targetReset ? Wire.ResetKind.Target : Wire.ResetKind.LogicalUnit,
+            ResetKind = scope switch
+            {
+                ResetScope.TargetCold => Wire.ResetKind.TargetCold,
+                ResetScope.TargetWarm => Wire.ResetKind.Target,
+                _ => Wire.ResetKind.LogicalUnit,
+            },
         };
         await UpdateLoggedAsync(request).ConfigureAwait(false);
     }
@@ -328,14 +344,17 @@ internal sealed class MetaPersistentReservations : IPersistentReservations
     // SAM-5 §6.3.3/§6.3.4: resets counted since the last published copy owe this gateway's nexuses the reset's
     // unit attention (superseding what they had pending, as the local reset does), except exactly the one reset
     // this copy asked for itself: ScsiTargetDevice raised that one when it ran the reset.
-    private void RaiseResetAttention(View old, Wire.ReservationState? state, ulong resets)
+    // Returns whether the newest of those resets was another copy's TARGET COLD RESET (its sessions must end here).
+    private bool RaiseResetAttention(View old, Wire.ReservationState? state, ulong resets)
     {
-        if (state is null || resets <= old.ResetCount) return;
-        if (resets == old.ResetCount + 1 && state.ResetOrigin == origin) return;
+        if (state is null || resets <= old.ResetCount) return false;
+        if (resets == old.ResetCount + 1 && state.ResetOrigin == origin) return false;
+        bool cold = state.ResetKind == Wire.ResetKind.TargetCold && state.ResetOrigin != origin;
         UnitAttentionTable? table = Volatile.Read(ref attentions);
-        if (table is null) return;
-        SenseData condition = state.ResetKind == Wire.ResetKind.Target ? Sense.PowerOnResetOccurred : Sense.BusDeviceResetOccurred;
+        if (table is null) return cold;
+        SenseData condition = state.ResetKind is Wire.ResetKind.Target or Wire.ResetKind.TargetCold ? Sense.PowerOnResetOccurred : Sense.BusDeviceResetOccurred;
         table.EstablishForAll(condition, except: null, replacesPending: true);
+        return cold;
     }
 
     // SPC-4 r37 §5.9.10 (CLEAR: RESERVATIONS PREEMPTED), §5.9.11 (PREEMPT: REGISTRATIONS PREEMPTED) and

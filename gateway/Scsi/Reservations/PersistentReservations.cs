@@ -75,7 +75,7 @@ internal sealed class PersistentReservations : IPersistentReservations
     }
 
     /// <summary>Drops any SPC-2 reservation (logical unit or target reset, SPC-2 §5.5.1); one process, nothing to tell.</summary>
-    public ValueTask ResetAsync(bool targetReset)
+    public ValueTask ResetAsync(ResetScope scope)
     {
         lock (_gate)
         {
