@@ -33,9 +33,11 @@ namespace Sds.Raft;
 /// heartbeat responses) and everything a follower or candidate sends still wait for the sync: they promise
 /// durable state (thesis §3.8).</description></item>
 /// <item><description>(b) The core counts the leader's own log toward commitment as soon as it appends
-/// (its Match moves at append, as in etcd-raft), so the host must never step an acknowledgement before the sync
-/// of the cycle that sent the entries has completed: a follower may ack an entry the leader has not yet made
-/// durable. A sequential loop (receive → this method → receive) guarantees it as long as syncs succeed; after a
+/// (its Match moves at append, as in etcd-raft), so no commit index that covers an unsynced entry of the leader
+/// may leave early. Here: nothing leaves early from a Ready whose commit index covers one of its own new entries
+/// (a lone voter commits at append; its Appends to learners would carry that commit), and the host must never
+/// step an acknowledgement before the sync of the cycle that sent the entries has completed: a follower may ack
+/// an entry the leader has not yet made durable. A sequential loop (receive → this method → receive) guarantees it as long as syncs succeed; after a
 /// failed sync the host must send nothing and drop append responses until a later sync succeeds (the storage
 /// node does; see StorageNodeHost). Then every commit computed counts only entries durable on the leader, and
 /// an entry the leader loses in a crash before its sync was never reported committed by anyone.</description></item>
@@ -60,7 +62,7 @@ public static class RaftHost
             storage.Save(ready.HardState, AsSpan(ready), ready.Snapshot);
         }
 
-        SendBeforeSync(0, ready, handler, order);
+        SendBeforeSync(0, node, ready, handler, order);
         if (ready.MustSync)
         {
             handler.Sync();
@@ -98,7 +100,7 @@ public static class RaftHost
                 storages[i].Save(ready.HardState, AsSpan(ready), ready.Snapshot);
             }
 
-            SendBeforeSync(i, ready, handler, order);
+            SendBeforeSync(i, nodes[i], ready, handler, order);
             mustSync |= ready.MustSync;
         }
 
@@ -122,13 +124,23 @@ public static class RaftHost
     /// <summary>
     /// Thesis §10.2.1: hands a leader's Append, Heartbeat and Snapshot messages to the transport now, after the
     /// group's Save and before the sync, and keeps the rest for <see cref="Finish"/>. Rule (a): nothing from a Ready
-    /// that changes the term or the vote.
+    /// that changes the term or the vote. Rule (b): nothing from a Ready whose commit index already covers one of
+    /// its own new (unsynced) entries.
     /// </summary>
-    private static void SendBeforeSync<THandler>(int groupIndex, Ready ready, THandler handler, ReadySendOrder order)
+    private static void SendBeforeSync<THandler>(int groupIndex, RawNode node, Ready ready, THandler handler, ReadySendOrder order)
         where THandler : IReadyHandler
     {
         if (order != ReadySendOrder.LeaderAppendsBeforeSync || ready.ChangesTermOrVote || ready.MessagesList.Count == 0)
         {
+            return;
+        }
+
+        if (ready.EntriesList.Count > 0 && node.Committed >= ready.EntriesList[0].Index)
+        {
+            // The core counted the leader's own unsynced copy: a lone voter (with learners) commits at append. An
+            // Append carrying that commit index could let a learner apply an entry the leader then loses in a crash
+            // before this sync. Such a Ready waits for the sync whole. With several voters this never happens: the
+            // commit index moves only on acknowledgements, and those cover entries synced in earlier cycles.
             return;
         }
 

@@ -27,7 +27,7 @@ internal sealed class RaftLogEngine : IDisposable
     private readonly RocksDbWriteOptions syncedWrites = new(sync: true);
     private readonly RocksDbWriteOptions unsyncedWrites = new(sync: false);
     private readonly RocksDbReadOptions readOptions = new();
-    private readonly FreeSpaceGuard freeSpace;
+    private FreeSpaceGuard freeSpace;
 
     private RaftLogEngine(RocksDatabase database, long freeSpaceReserveBytes)
     {
@@ -116,6 +116,12 @@ internal sealed class RaftLogEngine : IDisposable
         Batch.Clear();
         return ChunkStatus.Ok;
     }
+
+    /// <summary>
+    /// Replaces the space kept free under the database (tests: a log disk that fills up and then frees space, so
+    /// a synced commit fails and a later one succeeds).
+    /// </summary>
+    internal void ChangeFreeSpaceReserve(long reserveBytes) => freeSpace = new FreeSpaceGuard(database.Path, reserveBytes);
 
     /// <summary>Admission check for a proposal of <paramref name="bytes"/> (leaders refuse writes before the log can't take them).</summary>
     public ChunkStatus AdmitProposal(long bytes) => freeSpace.Admit(bytes);

@@ -141,4 +141,30 @@ public sealed class RaftHostTests
         Assert.Equal(["send 0 (persisted last=1)", "sync", "send 1 (persisted last=1)"], handler.Calls);
         Assert.Equal(["Append,Append", "AppendResponse"], handler.SentTypes);
     }
+
+    [Fact]
+    public void LoneVoterWhoseCommitCoversItsUnsyncedEntrySendsNothingBeforeTheSync()
+    {
+        // Goal: rule (b) — a commit index that counts the leader's own unsynced entry never leaves before the sync.
+        // Method: a single voter with a learner (a PG of one replica gaining a member) commits a proposal at append;
+        // the Append to the learner carries that commit index, so it must follow the sync. Sent early, the learner
+        // could apply an entry the leader then loses by crashing before its sync.
+        MemoryRaftLogStorage storage = new(new ConfState([1], [2]));
+        RawNode node = new(new RaftConfig { Id = 1, Storage = storage, PreVote = false });
+        node.Campaign();
+        RecordingReadyHandler handler = new([storage]);
+        Assert.True(RaftHost.HandleReady(node, storage, handler, ReadySendOrder.LeaderAppendsBeforeSync));
+        // The learner acknowledges the no-op, so its progress replicates and the next proposal goes out at once.
+        Assert.Equal(StepStatus.Accepted, node.Step(new Message { Type = MessageType.AppendResponse, From = 2, To = 1, Term = 1, Index = 1 }));
+        while (RaftHost.HandleReady(node, storage, handler, ReadySendOrder.LeaderAppendsBeforeSync))
+        {
+        }
+
+        Assert.Equal(ProposeStatus.Accepted, node.Propose(new byte[] { 1 }).Status);
+        Assert.Equal(node.LastIndex, node.Committed); // committed at append: the lone voter counted itself
+        handler.Calls.Clear();
+        Assert.True(RaftHost.HandleReady(node, storage, handler, ReadySendOrder.LeaderAppendsBeforeSync));
+        Assert.Equal("sync", handler.Calls[0]);
+        Assert.Contains("send 0 (persisted last=2)", handler.Calls);
+    }
 }
