@@ -37,9 +37,9 @@ namespace Sds.Raft;
 /// may leave early. Here: nothing leaves early from a Ready whose commit index covers one of its own new entries
 /// (a lone voter commits at append; its Appends to learners would carry that commit), and the host must never
 /// step an acknowledgement before the sync of the cycle that sent the entries has completed: a follower may ack
-/// an entry the leader has not yet made durable. A sequential loop (receive → this method → receive) guarantees it as long as syncs succeed; after a
-/// failed sync the host must send nothing and drop append responses until a later sync succeeds (the storage
-/// node does; see StorageNodeHost). Then every commit computed counts only entries durable on the leader, and
+/// an entry the leader has not yet made durable. A sequential loop (receive → this method → receive) guarantees
+/// it as long as syncs succeed; after a failed sync the host must send nothing and drop append responses until a
+/// later sync succeeds (the storage node does; see StorageNodeHost and RaftLogEngine.SyncOwed). Then every commit computed counts only entries durable on the leader, and
 /// an entry the leader loses in a crash before its sync was never reported committed by anyone.</description></item>
 /// <item><description>(c) Committed entries are applied only after the sync, as before.</description></item>
 /// </list>
