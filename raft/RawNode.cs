@@ -200,8 +200,8 @@ public sealed class RawNode
             ready.HardState = hardState;
         }
 
-        ready.MustSync = ready.EntriesList.Count > 0 || ready.Snapshot is not null
-            || hardState.Term != previousHardState.Term || hardState.Vote != previousHardState.Vote;
+        ready.ChangesTermOrVote = hardState.Term != previousHardState.Term || hardState.Vote != previousHardState.Vote;
+        ready.MustSync = ready.EntriesList.Count > 0 || ready.Snapshot is not null || ready.ChangesTermOrVote;
         previousRole = raft.Role;
         previousLeader = raft.Lead;
         return ready;

@@ -12,6 +12,11 @@ public sealed class Ready
     internal readonly List<Message> MessagesList = [];
     internal readonly List<ReadState> ReadStatesList = [];
 
+    // Scratch of RaftHost's ReadySendOrder.LeaderAppendsBeforeSync: Messages split into the leader's replication
+    // messages sent before the sync and the rest sent after it. Reused, so the split allocates nothing.
+    internal readonly List<Message> BeforeSyncMessagesList = [];
+    internal readonly List<Message> AfterSyncMessagesList = [];
+
     /// <summary>Role after the changes in this Ready.</summary>
     public RaftRole Role { get; internal set; }
 
@@ -42,6 +47,13 @@ public sealed class Ready
     /// </summary>
     public bool MustSync { get; internal set; }
 
+    /// <summary>
+    /// True when <see cref="HardState"/> changes the term or the vote. No message of such a Ready may leave before
+    /// the sync: a vote or a term must be durable before anything of that term is said (Raft Figure 2), or a
+    /// member that crashes and restarts could vote twice in one term.
+    /// </summary>
+    public bool ChangesTermOrVote { get; internal set; }
+
     /// <summary>True when there is something to persist (entries, snapshot or hard state).</summary>
     public bool HasPersistentState => EntriesList.Count > 0 || Snapshot is not null || HardState is not null;
 
@@ -51,8 +63,11 @@ public sealed class Ready
         CommittedEntriesList.Clear();
         MessagesList.Clear();
         ReadStatesList.Clear();
+        BeforeSyncMessagesList.Clear();
+        AfterSyncMessagesList.Clear();
         HardState = null;
         Snapshot = null;
         MustSync = false;
+        ChangesTermOrVote = false;
     }
 }

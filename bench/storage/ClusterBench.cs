@@ -9,11 +9,11 @@ namespace Sds.Storage.Bench;
 /// <summary>
 /// 4 KiB random writes, then reads, through <c>Storage.Io</c> (StorageClient → gRPC on loopback → PG leader →
 /// Raft with one synced RocksDB batch per cycle → file chunk store), with every node in this process:
-/// replicas = 3 (three nodes) or 1 (one node). 32 requests in flight; each phase bounded in time.
+/// replicas = 3 (three nodes) or 1 (one node). <see cref="BenchOptions.QueueDepths"/> requests in flight (32 by
+/// default); each phase bounded in time.
 /// </summary>
 internal static class ClusterBench
 {
-    private const int InFlight = 32;
     private const int PlacementGroups = 8;
 
     public static async Task RunAsync(BenchOptions options, string runDirectory, int replicas)
@@ -54,8 +54,15 @@ internal static class ClusterBench
 
             await using var client = new StorageClient(placement);
             var volume = Guid.NewGuid();
-            await PhaseAsync($"io r={replicas} write", options, client, volume, write: true);
-            await PhaseAsync($"io r={replicas} read ", options, client, volume, write: false);
+            foreach (int queueDepth in options.QueueDepths)
+            {
+                await PhaseAsync($"io r={replicas} write", options, client, volume, write: true, queueDepth);
+                if (options.Reads)
+                {
+                    await PhaseAsync($"io r={replicas} read ", options, client, volume, write: false, queueDepth);
+                }
+            }
+
             Console.WriteLine($"  (transport drops reported: {string.Join(", ", nodes.Select(n => n.Host.UnreachableReports))}; synced commits: {string.Join(", ", nodes.Select(n => n.Host.SyncedCommits))})");
         }
         finally
@@ -67,7 +74,7 @@ internal static class ClusterBench
         }
     }
 
-    private static async Task PhaseAsync(string name, BenchOptions options, StorageClient client, Guid volume, bool write)
+    private static async Task PhaseAsync(string name, BenchOptions options, StorageClient client, Guid volume, bool write, int queueDepth)
     {
         var recorder = new LatencyRecorder();
         var gate = new object();
@@ -75,7 +82,7 @@ internal static class ClusterBench
         var stop = Stopwatch.StartNew();
         TimeSpan phase = TimeSpan.FromSeconds(options.PhaseSeconds);
         int blocksPerChunk = Chunks.ChunkGeometry.DefaultChunkSizeBytes / 4096;
-        await Task.WhenAll(Enumerable.Range(0, InFlight).Select(async worker =>
+        await Task.WhenAll(Enumerable.Range(0, queueDepth).Select(async worker =>
         {
             var random = new Random(worker * 7919 + (write ? 1 : 2));
             byte[] buffer = new byte[4096];
@@ -102,6 +109,6 @@ internal static class ClusterBench
 
         double seconds = stop.Elapsed.TotalSeconds;
         (double mean, double p50, double p99) = LatencyRecorder.Summarize([recorder]);
-        Console.WriteLine($"  {name}: {recorder.Count / seconds,9:F0} IOPS  mean {mean,7:F0} us  p50 {p50,7:F0} us  p99 {p99,7:F0} us  (QD{InFlight}, {recorder.Count} ops, {errors} errors)");
+        Console.WriteLine($"  {name}: {recorder.Count / seconds,9:F0} IOPS  mean {mean,7:F0} us  p50 {p50,7:F0} us  p99 {p99,7:F0} us  (QD{queueDepth}, {recorder.Count} ops, {errors} errors)");
     }
 }

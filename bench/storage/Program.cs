@@ -54,8 +54,10 @@ try
     if (options.Stores is "io" or "all")
     {
         // Through Storage.Io: gRPC + Raft (group commit) + file store, replicas = 3 then 1 (ClusterBench).
-        await ClusterBench.RunAsync(options, runDirectory, replicas: 3);
-        await ClusterBench.RunAsync(options, runDirectory, replicas: 1);
+        foreach (int replicas in options.Replicas)
+        {
+            await ClusterBench.RunAsync(options, runDirectory, replicas);
+        }
     }
 }
 finally

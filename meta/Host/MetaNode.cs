@@ -243,7 +243,11 @@ internal sealed class MetaNode : IReadyHandler, IAsyncDisposable
                 }
 
                 RetryDeferredReads();
-                while (RaftHost.HandleReady(node, storage, this))
+                // Meta stays on the literal order (every message after the fsync): its writes are rare cluster-map
+                // changes, not the data path. The parallel order of thesis §10.2.1 (raft/RaftHost.cs) would be safe
+                // here too — this loop is sequential and a failed fsync throws and stops the member — but is not
+                // worth a second configuration to test.
+                while (RaftHost.HandleReady(node, storage, this, ReadySendOrder.AfterSync))
                 {
                     ObserveLeadership();
                 }

@@ -27,7 +27,7 @@ internal sealed class RaftLogEngine : IDisposable
     private readonly RocksDbWriteOptions syncedWrites = new(sync: true);
     private readonly RocksDbWriteOptions unsyncedWrites = new(sync: false);
     private readonly RocksDbReadOptions readOptions = new();
-    private readonly FreeSpaceGuard freeSpace;
+    private FreeSpaceGuard freeSpace;
 
     private RaftLogEngine(RocksDatabase database, long freeSpaceReserveBytes)
     {
@@ -63,13 +63,35 @@ internal sealed class RaftLogEngine : IDisposable
     }
 
     /// <summary>
-    /// Writes the staged batch, synced if <paramref name="sync"/>. On <see cref="ChunkStatus.NoSpace"/> or an
-    /// I/O error nothing was written and the batch stays staged.
+    /// True from a failed synced <see cref="Commit"/> until a later one succeeds. Meanwhile staged entries may
+    /// already have been promised: a leader sends its Appends before the cycle's sync (Raft thesis §10.2.1,
+    /// raft/RaftHost.cs rule (b)), so the host sends nothing and steps no append response while this is set, and
+    /// every commit is synced (an unsynced write would empty the batch without making it durable).
+    /// </summary>
+    public bool SyncOwed { get; private set; }
+
+    /// <summary>
+    /// Writes the staged batch, synced if <paramref name="sync"/> (always while <see cref="SyncOwed"/>). On
+    /// <see cref="ChunkStatus.NoSpace"/> or an I/O error nothing was written and the batch stays staged.
     /// </summary>
     public ChunkStatus Commit(bool sync)
     {
+        sync |= SyncOwed;
+        ChunkStatus status = Write(sync);
+        if (sync)
+        {
+            SyncOwed = status != ChunkStatus.Ok;
+        }
+
+        return status;
+    }
+
+    private ChunkStatus Write(bool sync)
+    {
         if (Batch.Count == 0)
         {
+            // A failed write keeps its batch staged, so a sync is never owed on an empty batch.
+            Invariant.Assert(!SyncOwed, "a sync owed with nothing staged");
             return ChunkStatus.Ok;
         }
 
@@ -94,6 +116,12 @@ internal sealed class RaftLogEngine : IDisposable
         Batch.Clear();
         return ChunkStatus.Ok;
     }
+
+    /// <summary>
+    /// Replaces the space kept free under the database (tests: a log disk that fills up and then frees space, so
+    /// a synced commit fails and a later one succeeds).
+    /// </summary>
+    internal void ChangeFreeSpaceReserve(long reserveBytes) => freeSpace = new FreeSpaceGuard(database.Path, reserveBytes);
 
     /// <summary>Admission check for a proposal of <paramref name="bytes"/> (leaders refuse writes before the log can't take them).</summary>
     public ChunkStatus AdmitProposal(long bytes) => freeSpace.Admit(bytes);

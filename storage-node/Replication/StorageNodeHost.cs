@@ -14,7 +14,8 @@ namespace Sds.Storage.Replication;
 /// (on the <see cref="StorageNodeOptions.TickInterval"/>), steps queued messages and client operations,
 /// gathers every group's Ready, persists all of them with one synced RocksDB batch (group commit), sends the
 /// messages batched per destination node, applies committed entries to the chunk store and answers clients
-/// — the order of raft/RaftHost.cs (Raft thesis §3.8, §10.2.1: respond only after persisting).
+/// — the order of raft/RaftHost.cs (Raft thesis §3.8: respond only after persisting), except that a leader's
+/// Appends and heartbeats leave before the sync (thesis §10.2.1, <see cref="ReadySendOrder.LeaderAppendsBeforeSync"/>).
 /// </summary>
 /// <remarks>
 /// Other threads talk to it only through a bounded inbox (<see cref="StorageNodeOptions.InboxCapacityItems"/>):
@@ -367,6 +368,14 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
             return;
         }
 
+        if (message.Type == MessageType.AppendResponse && engine.SyncOwed)
+        {
+            // raft/RaftHost.cs rule (b): this leader may have sent entries before a sync that then failed, and the
+            // core counts its own log at append — an acknowledgement stepped now could commit an entry durable
+            // only on the follower. Dropped until a sync succeeds; the follower is probed again (Raft §5.3).
+            return;
+        }
+
         replica.Node.Step(message);
     }
 
@@ -421,7 +430,12 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
         }
 
         syncFailed = false;
-        RaftHost.HandleReadyBatch(nodes, storages, readies, this);
+        // Raft thesis §10.2.1: leaders' Appends and heartbeats leave before the group commit's fsync, so a write
+        // costs max(leader fsync, network + follower fsync) instead of their sum. Safe because this loop is
+        // sequential — acknowledgements are stepped only in a later DrainInbox, after this sync completed — and
+        // after a failed sync nothing is sent and no append response stepped until one succeeds (raft/RaftHost.cs
+        // rules (a)–(c); RaftLogEngine.SyncOwed).
+        RaftHost.HandleReadyBatch(nodes, storages, readies, this, ReadySendOrder.LeaderAppendsBeforeSync);
         if (!syncFailed)
         {
             // Commit-index-only hard states and applied indexes need no sync (they can be recovered).
@@ -447,7 +461,9 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
     /// <inheritdoc/>
     public void Send(int groupIndex, IReadOnlyList<Message> messages)
     {
-        if (syncFailed)
+        // A failed sync (this cycle's or an earlier one still unpaid) withholds every message: whatever it would
+        // say may rest on entries, votes or terms that are not durable. Raft retransmits (thesis §3.8).
+        if (syncFailed || engine.SyncOwed)
         {
             return;
         }

@@ -67,8 +67,15 @@ internal sealed class SimulatedNode : IReadyHandler
 
     public long LeaseReads => LeaseReadsBeforeCrashes + (Raft?.Raft.LeaseReads ?? 0);
 
+    /// <summary>
+    /// Set when the member crashed inside its sync (<see cref="SimulationOptions.CrashInSyncPerMille"/>): the rest
+    /// of the Ready cycle must have no effect outside, and the simulator crashes the member right after it.
+    /// </summary>
+    public bool CrashedInSync { get; private set; }
+
     public void Crash()
     {
+        CrashedInSync = false;
         LeaseReadsBeforeCrashes += Raft!.Raft.LeaseReads;
         Raft = null;
         Storage = Durable.Clone();
@@ -102,10 +109,19 @@ internal sealed class SimulatedNode : IReadyHandler
 
     public void TrackRead(ulong context, ClientOperation operation) => pendingReads[context] = operation;
 
-    public bool HandleReady() => RaftHost.HandleReady(Raft!, Storage, this);
+    public bool HandleReady() => RaftHost.HandleReady(Raft!, Storage, this,
+        simulator.Options.LeaderAppendsBeforeSync ? ReadySendOrder.LeaderAppendsBeforeSync : ReadySendOrder.AfterSync);
 
     public void Sync()
     {
+        if (simulator.CrashInSync())
+        {
+            // The process dies before the fsync completes: nothing of this Ready is durable (Durable keeps the
+            // last synced image) and nothing the host would do after the sync happens.
+            CrashedInSync = true;
+            return;
+        }
+
         if (!simulator.Options.BrokenNoSync)
         {
             Durable = Storage.Clone();
@@ -114,6 +130,11 @@ internal sealed class SimulatedNode : IReadyHandler
 
     public void Send(int groupIndex, IReadOnlyList<Message> messages)
     {
+        if (CrashedInSync)
+        {
+            return;
+        }
+
         foreach (Message message in messages)
         {
             simulator.SendMessage(message);
@@ -122,6 +143,11 @@ internal sealed class SimulatedNode : IReadyHandler
 
     public void ApplySnapshot(int groupIndex, Snapshot snapshot)
     {
+        if (CrashedInSync)
+        {
+            return;
+        }
+
         LoadSnapshot(snapshot);
 
         // Our own proposals covered by the snapshot: outcome unknown to this node's clients.
@@ -130,6 +156,11 @@ internal sealed class SimulatedNode : IReadyHandler
 
     public void Apply(int groupIndex, IReadOnlyList<Entry> committedEntries, IReadOnlyList<ReadState> readStates)
     {
+        if (CrashedInSync)
+        {
+            return;
+        }
+
         foreach (Entry entry in committedEntries)
         {
             simulator.Checker.OnApply(this, entry);

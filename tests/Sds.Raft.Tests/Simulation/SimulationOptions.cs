@@ -28,6 +28,18 @@ internal sealed class SimulationOptions
 
     public int CompactThresholdEntries { get; init; }
 
+    /// <summary>
+    /// Hosts run <see cref="ReadySendOrder.LeaderAppendsBeforeSync"/> (Raft thesis §10.2.1): a leader's Appends and
+    /// heartbeats leave before its sync.
+    /// </summary>
+    public bool LeaderAppendsBeforeSync { get; init; }
+
+    /// <summary>
+    /// Per thousand syncs, the member crashes inside the sync, before anything is durable: what it sent before
+    /// the sync is out, nothing after it happens (no later sends, no apply). Not while converging.
+    /// </summary>
+    public int CrashInSyncPerMille { get; init; }
+
     /// <summary>TEST ONLY broken variant: Figure 8 commit of earlier-term entries by counting replicas.</summary>
     public bool BrokenCommitPreviousTerm { get; init; }
 

@@ -229,11 +229,27 @@ internal sealed class Simulator
         {
             if (node.IsUp && node.Raft!.HasReady)
             {
-                node.HandleReady();
-                node.MaybeCompact();
+                RunReady(node);
             }
         }
     }
+
+    /// <summary>One Ready cycle of <paramref name="node"/>; a crash inside its sync takes the member down at once.</summary>
+    private void RunReady(SimulatedNode node)
+    {
+        node.HandleReady();
+        if (node.CrashedInSync)
+        {
+            node.Crash();
+            crashes++;
+            return;
+        }
+
+        node.MaybeCompact();
+    }
+
+    /// <summary>Whether the member syncing now crashes inside the sync (<see cref="SimulationOptions.CrashInSyncPerMille"/>).</summary>
+    public bool CrashInSync() => !converging && Options.CrashInSyncPerMille > 0 && random.Next(1000) < Options.CrashInSyncPerMille;
 
     private void Deliver(Message message, bool allowFaults)
     {
@@ -275,8 +291,7 @@ internal sealed class Simulator
             SimulatedNode node = nodes[(start + i) % nodes.Length];
             if (node.IsUp && node.Raft!.HasReady)
             {
-                node.HandleReady();
-                node.MaybeCompact();
+                RunReady(node);
                 return;
             }
         }

@@ -5,10 +5,16 @@ internal sealed class RecordingReadyHandler(IReadOnlyList<MemoryRaftLogStorage> 
 {
     public List<string> Calls { get; } = [];
 
+    /// <summary>Per Send call, the message types in order ("Append,Heartbeat").</summary>
+    public List<string> SentTypes { get; } = [];
+
     public void Sync() => Calls.Add("sync");
 
-    public void Send(int groupIndex, IReadOnlyList<Message> messages) =>
+    public void Send(int groupIndex, IReadOnlyList<Message> messages)
+    {
         Calls.Add($"send {groupIndex} (persisted last={storages[groupIndex].LastIndex})");
+        SentTypes.Add(string.Join(',', messages.Select(static m => m.Type)));
+    }
 
     public void ApplySnapshot(int groupIndex, Snapshot snapshot) => Calls.Add($"snapshot {groupIndex}");
 

@@ -13,6 +13,37 @@ public sealed class RaftLogStorageTests
     private static Entry E(ulong term, ulong index) => new(term, index, EntryType.Normal, new byte[] { (byte)index, 7 });
 
     [Fact]
+    public void FailedSyncIsOwedUntilASyncedCommitSucceeds()
+    {
+        // Goal: after a failed synced commit no later commit may empty the batch without making it durable — a
+        // leader sent its Appends before that sync (Raft thesis §10.2.1), and the node sends nothing and steps no
+        // append response while SyncOwed (raft/RaftHost.cs rule (b)). Method: a "full" log disk (a huge free-space
+        // reserve) refuses a synced commit; an unsynced one stays refused; once space frees, the next commit asked
+        // unsynced is performed synced and clears the debt.
+        using var directory = new TemporaryDirectory();
+        Assert.True(RaftLogEngine.Open(directory.Path, out RaftLogEngine? engine).IsOk);
+        using (engine)
+        {
+            var log = RaftLogStorage.Open(engine!, 1, new ConfState([1, 2, 3], []));
+            Assert.Equal(Sds.Storage.Chunks.ChunkStatus.Ok, engine!.Commit(sync: true));
+            long synced = engine.SyncedCommits;
+            engine.ChangeFreeSpaceReserve(long.MaxValue / 4);
+            log.Save(new HardState(2, 1, 1), [E(2, 2)], null);
+            Assert.Equal(Sds.Storage.Chunks.ChunkStatus.NoSpace, engine.Commit(sync: true));
+            Assert.True(engine.SyncOwed);
+            Assert.Equal(Sds.Storage.Chunks.ChunkStatus.NoSpace, engine.Commit(sync: false));
+            Assert.True(engine.SyncOwed);
+            Assert.Equal(synced, engine.SyncedCommits);
+
+            engine.ChangeFreeSpaceReserve(0);
+            Assert.Equal(Sds.Storage.Chunks.ChunkStatus.Ok, engine.Commit(sync: false));
+            Assert.False(engine.SyncOwed);
+            Assert.Equal(synced + 1, engine.SyncedCommits); // performed synced although asked unsynced
+            Assert.Equal(0, engine.Batch.Count);
+        }
+    }
+
+    [Fact]
     public void ManyGroupsShareOneSyncedBatchAndSurviveReopen()
     {
         using var directory = new TemporaryDirectory();
