@@ -28,27 +28,28 @@ public sealed class CompareAndWriteOnceTests
         byte[] c = Filled(0xC3);
         Assert.Equal(IoStatusCode.Ok, (await client.WriteAsync(Volume, 0, 0, a)).Code);
 
-        using GrpcChannel channel = GrpcChannel.ForAddress("http://" + cluster.Nodes[cluster.LeaderOf(0)].Address);
-        var leader = new Proto.V1.Storage.StorageClient(channel);
+        // Sent to whichever replica leads now, again on NOT_LEADER/BUSY with the same request (as the gateway retries):
+        // under load the leadership may move mid-test.
+        var leader = new LeaderCaller(cluster);
         ByteString id = ByteString.CopyFrom(Guid.NewGuid().ToByteArray());
         CompareAndWriteRequest swap = Request(a, b, id);
 
-        CompareAndWriteResponse first = await leader.CompareAndWriteAsync(swap, deadline: DateTime.UtcNow.AddSeconds(20));
+        CompareAndWriteResponse first = await leader.CallAsync(swap, deadline: DateTime.UtcNow.AddSeconds(20));
         Assert.Equal(IoStatusCode.Ok, first.Status.Code);
         Assert.True(first.ExactlyOnce);
 
         // Another initiator writes the compared data back; then the retry of the first command arrives.
         Assert.Equal(IoStatusCode.Ok, (await client.WriteAsync(Volume, 0, 0, a)).Code);
-        CompareAndWriteResponse retry = await leader.CompareAndWriteAsync(swap, deadline: DateTime.UtcNow.AddSeconds(20));
+        CompareAndWriteResponse retry = await leader.CallAsync(swap, deadline: DateTime.UtcNow.AddSeconds(20));
         Assert.Equal(IoStatusCode.Ok, retry.Status.Code);
         Assert.True(retry.ExactlyOnce);
 
         // A retry of a command that miscompared stays a miscompare, with its offset, though the data now matches.
         ByteString missId = ByteString.CopyFrom(Guid.NewGuid().ToByteArray());
-        CompareAndWriteResponse miss = await leader.CompareAndWriteAsync(Request(c, b, missId), deadline: DateTime.UtcNow.AddSeconds(20));
+        CompareAndWriteResponse miss = await leader.CallAsync(Request(c, b, missId), deadline: DateTime.UtcNow.AddSeconds(20));
         Assert.Equal(IoStatusCode.Miscompare, miss.Status.Code);
         Assert.Equal(IoStatusCode.Ok, (await client.WriteAsync(Volume, 0, 0, c)).Code);
-        CompareAndWriteResponse missRetry = await leader.CompareAndWriteAsync(Request(c, b, missId), deadline: DateTime.UtcNow.AddSeconds(20));
+        CompareAndWriteResponse missRetry = await leader.CallAsync(Request(c, b, missId), deadline: DateTime.UtcNow.AddSeconds(20));
         Assert.Equal(IoStatusCode.Miscompare, missRetry.Status.Code);
         Assert.Equal(miss.Status.MiscompareOffsetBytes, missRetry.Status.MiscompareOffsetBytes);
 
@@ -62,11 +63,11 @@ public sealed class CompareAndWriteOnceTests
         }
 
         // A new id compares afresh.
-        CompareAndWriteResponse fresh = await leader.CompareAndWriteAsync(Request(c, b, ByteString.CopyFrom(Guid.NewGuid().ToByteArray())), deadline: DateTime.UtcNow.AddSeconds(20));
+        CompareAndWriteResponse fresh = await leader.CallAsync(Request(c, b, ByteString.CopyFrom(Guid.NewGuid().ToByteArray())), deadline: DateTime.UtcNow.AddSeconds(20));
         Assert.Equal(IoStatusCode.Ok, fresh.Status.Code);
 
         // A malformed id is refused, not applied.
-        CompareAndWriteResponse bad = await leader.CompareAndWriteAsync(Request(b, a, ByteString.CopyFrom([1, 2, 3])), deadline: DateTime.UtcNow.AddSeconds(20));
+        CompareAndWriteResponse bad = await leader.CallAsync(Request(b, a, ByteString.CopyFrom([1, 2, 3])), deadline: DateTime.UtcNow.AddSeconds(20));
         Assert.Equal(IoStatusCode.Invalid, bad.Status.Code);
     }
 
@@ -101,6 +102,26 @@ public sealed class CompareAndWriteOnceTests
         byte[] copy = new byte[Block];
         Assert.Equal(ChunkStatus.Ok, cluster.Nodes[1].Executor.ReadLocal(new ChunkKey(Volume, 0), 0, copy, out _).Status);
         Assert.Equal(a, copy);
+    }
+
+    private sealed class LeaderCaller(TestCluster cluster)
+    {
+        public async Task<CompareAndWriteResponse> CallAsync(CompareAndWriteRequest request, DateTime deadline)
+        {
+            while (true)
+            {
+                ulong leaderId = cluster.LeaderOf(0);
+                if (leaderId != 0)
+                {
+                    using GrpcChannel channel = GrpcChannel.ForAddress("http://" + cluster.Nodes[leaderId].Address);
+                    CompareAndWriteResponse response = await new Proto.V1.Storage.StorageClient(channel).CompareAndWriteAsync(request, deadline: deadline);
+                    if (response.Status.Code is not (IoStatusCode.NotLeader or IoStatusCode.Busy) || DateTime.UtcNow >= deadline) return response;
+                }
+
+                Assert.True(DateTime.UtcNow < deadline, "no PG leader answered before the deadline");
+                await Task.Delay(50);
+            }
+        }
     }
 
     private static CompareAndWriteRequest Request(byte[] compare, byte[] write, ByteString id) => new()
