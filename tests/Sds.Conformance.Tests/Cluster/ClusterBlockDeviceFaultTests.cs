@@ -31,10 +31,14 @@ public sealed class ClusterBlockDeviceFaultTests
             ulong victim = cluster.Client.CachedLeader(cluster.Client.PgFor(volume, 0));
             Assert.NotEqual(0UL, victim);
             var stopwatch = Stopwatch.StartNew();
+            // The leader dies once the writes are under way (after 20, not after a fixed delay: on a quiet machine
+            // 120 writes finish within 300 ms), and 100 more follow the kill, so every PG is written across it.
+            int done = 0;
+            int doneAtKill = -1;
             Task writer = Task.Run(async () =>
             {
                 // Each write spans a chunk boundary, so two PGs are involved in every command.
-                for (int i = 0; i < 120; i++)
+                for (int i = 0; Volatile.Read(ref doneAtKill) < 0 || i < Volatile.Read(ref doneAtKill) + 100; i++)
                 {
                     long offset = (i % 15 + 1) * Chunk - Block;
                     byte[] data = ClusterBlockDeviceTests.Pattern(2 * Block, 1000 + i);
@@ -45,13 +49,17 @@ public sealed class ClusterBlockDeviceFaultTests
                         written[offset] = data[..Block];
                         written[offset + Block] = data[Block..];
                     }
+
+                    Interlocked.Increment(ref done);
                 }
             });
-            await Task.Delay(300);
+            while (Volatile.Read(ref done) < 20 && !writer.IsCompleted) await Task.Delay(5);
+            if (writer.IsFaulted) await writer;
             cluster.Nodes[victim].KillHard();
-            Console.WriteLine($"cluster device: killed leader storage-{victim} at {stopwatch.ElapsedMilliseconds} ms");
+            Volatile.Write(ref doneAtKill, Volatile.Read(ref done));
+            Console.WriteLine($"cluster device: killed leader storage-{victim} at {stopwatch.ElapsedMilliseconds} ms, after write {doneAtKill}");
             await writer.WaitAsync(TimeSpan.FromMinutes(3));
-            Console.WriteLine($"cluster device: 120 writes done in {stopwatch.ElapsedMilliseconds} ms with one leader killed");
+            Console.WriteLine($"cluster device: {done} writes done in {stopwatch.ElapsedMilliseconds} ms with one leader killed");
             Assert.NotEqual(victim, cluster.Client.CachedLeader(cluster.Client.PgFor(volume, 0)));
             foreach ((long offset, byte[] expected) in written)
             {
