@@ -249,7 +249,10 @@ internal sealed class RaftLogStorage : IRaftLogStorage
             return status;
         }
 
-        snapshot = new Snapshot(new SnapshotMetadata(index, term, snapshotConfState), ReadOnlyMemory<byte>.Empty);
+        // The data (a PG's applied COMPARE AND WRITE ids, PgReplica.SnapshotRequests) is kept in memory for the
+        // snapshot messages this member sends; only the point is persisted. After a restart the loaded snapshot has
+        // none until the next one is created (a flush) — the ids themselves are persisted as AppliedRequests.
+        snapshot = new Snapshot(new SnapshotMetadata(index, term, snapshotConfState), data);
         confState = snapshotConfState;
         StageSnapshotPoint(snapshot.Metadata);
         result = snapshot;
@@ -321,7 +324,7 @@ internal sealed class RaftLogStorage : IRaftLogStorage
     private void InstallSnapshot(Snapshot newSnapshot)
     {
         SnapshotMetadata metadata = newSnapshot.Metadata;
-        snapshot = new Snapshot(metadata, ReadOnlyMemory<byte>.Empty);
+        snapshot = new Snapshot(metadata, newSnapshot.Data);
         confState = metadata.ConfState;
         entries.Clear();
         entries.Add(new Entry(metadata.Term, metadata.Index, EntryType.Normal, ReadOnlyMemory<byte>.Empty));
@@ -329,8 +332,10 @@ internal sealed class RaftLogStorage : IRaftLogStorage
         residentBytes = 0;
         engine.StageDeleteEntries(GroupId, 0, ulong.MaxValue);
         StageSnapshotPoint(metadata);
-        // The chunk data arrived before the snapshot was stepped (see PgReplica), so it is applied up to here.
+        // The chunk data arrived before the snapshot was stepped (see PgReplica), so it is applied up to here — and
+        // the snapshot's request ids (its data) are the ones that index answers exactly once.
         StageApplied(Math.Max(DurableApplied, metadata.Index));
+        StageAppliedRequests(newSnapshot.Data.Span);
     }
 
     private void Append(ReadOnlySpan<Entry> newEntries)

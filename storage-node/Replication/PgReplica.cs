@@ -50,6 +50,9 @@ internal sealed class PgReplica
 
     public uint PgId { get; }
 
+    /// <summary>COMPARE AND WRITE request ids remembered (answered exactly once on a retry).</summary>
+    public int RememberedRequests => appliedRequests.Count;
+
     /// <summary>Transport group id: 0 is meta's, so PG n is group n + 1 (raft.proto GroupMessage).</summary>
     public ulong GroupId => PgId + 1UL;
 
@@ -176,10 +179,20 @@ internal sealed class PgReplica
         ServeAppliedReads();
     }
 
-    /// <summary>A snapshot was installed: the chunk data was stored before it was stepped.</summary>
-    public void SnapshotApplied(ulong index)
+    /// <summary>
+    /// A snapshot was installed: the chunk data was stored before it was stepped. <paramref name="requests"/> is the
+    /// snapshot's data, the COMPARE AND WRITE ids applied up to its index (<see cref="SnapshotRequests"/>): they
+    /// replace this replica's, as the snapshot replaces its state, so a retry that reaches this replica after it
+    /// becomes leader is still answered with its first outcome.
+    /// </summary>
+    public void SnapshotApplied(ulong index, ReadOnlySpan<byte> requests)
     {
         Applied = Math.Max(Applied, index);
+        appliedRequests.Clear();
+        requestOrder.Clear();
+        LoadAppliedRequests(requests);
+        // Persisted with the next flush (with the durable applied index, as ids recorded by Apply are).
+        requestsChanged = true;
         ServeAppliedReads();
     }
 
@@ -261,14 +274,25 @@ internal sealed class PgReplica
             return null;
         }
 
-        int count = 0;
+        byte[] encoded = EncodeRequestsUpTo(index, out int count);
+        // Ids past the flushed index still have to be persisted by a later flush.
+        requestsChanged = count < requestOrder.Count;
+        return encoded;
+    }
+
+    /// <summary>
+    /// Every applied request id up to <paramref name="index"/>, for a snapshot at that index (its data: a PG
+    /// snapshot's chunks are fetched separately, the ids travel in the Raft snapshot message).
+    /// </summary>
+    public byte[] SnapshotRequests(ulong index) => EncodeRequestsUpTo(index, out _);
+
+    private byte[] EncodeRequestsUpTo(ulong index, out int count)
+    {
+        count = 0;
         foreach ((ulong at, Guid _) in requestOrder)
         {
             count += at <= index ? 1 : 0;
         }
-
-        // Ids past the flushed index still have to be persisted by a later flush.
-        requestsChanged = count < requestOrder.Count;
 
         byte[] encoded = new byte[count * RequestRecordBytes];
         int offset = 0;

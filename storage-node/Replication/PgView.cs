@@ -39,4 +39,7 @@ public sealed class PgView
 
     /// <summary>First retained log index (compaction progress).</summary>
     public ulong FirstLogIndex { get; internal set; }
+
+    /// <summary>COMPARE AND WRITE request ids this replica answers exactly once (applied within the request window).</summary>
+    public int RememberedRequests { get; internal set; }
 }

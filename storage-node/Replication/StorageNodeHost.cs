@@ -476,7 +476,7 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
     }
 
     /// <inheritdoc/>
-    public void ApplySnapshot(int groupIndex, Snapshot snapshot) => ordered[groupIndex].SnapshotApplied(snapshot.Metadata.Index);
+    public void ApplySnapshot(int groupIndex, Snapshot snapshot) => ordered[groupIndex].SnapshotApplied(snapshot.Metadata.Index, snapshot.Data.Span);
 
     /// <inheritdoc/>
     public void Apply(int groupIndex, IReadOnlyList<Entry> committedEntries, IReadOnlyList<ReadState> readStates)
@@ -504,6 +504,7 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
         view.Applied = replica.Applied;
         view.Epoch = replica.Epoch;
         view.FirstLogIndex = replica.Log.FirstIndex;
+        view.RememberedRequests = replica.RememberedRequests;
         ConfState conf = node.ConfState;
         if (!SameMembers(view.Voters, conf.Voters) || !SameMembers(view.Learners, conf.Learners))
         {
@@ -802,7 +803,7 @@ internal sealed class StorageNodeHost : IRaftMessageHandler, IRaftTransportRepor
             {
                 // Raft §7: the snapshot point is the applied index the flush made durable, with the membership
                 // as of that index (captured together on this thread).
-                replica.Log.CreateSnapshot(applied, conf, ReadOnlyMemory<byte>.Empty, out _);
+                replica.Log.CreateSnapshot(applied, conf, replica.SnapshotRequests(applied), out _);
                 replica.Log.Compact(applied - request.RetainEntries);
             }
         }

@@ -3,6 +3,7 @@ using Sds.Proto.V1;
 using Sds.Rpc;
 using Sds.Storage.Chunks;
 using Sds.Storage.Client;
+using Sds.Storage.Placement;
 
 namespace Sds.Storage.Tests.Replication;
 
@@ -102,6 +103,49 @@ public sealed class CompareAndWriteOnceTests
         byte[] copy = new byte[Block];
         Assert.Equal(ChunkStatus.Ok, cluster.Nodes[1].Executor.ReadLocal(new ChunkKey(Volume, 0), 0, copy, out _).Status);
         Assert.Equal(a, copy);
+    }
+
+    /// <summary>
+    /// A member rebuilt from a snapshot never applied the COMPARE AND WRITE's log entry (compacted away); the ids
+    /// travel in the Raft snapshot, so it still knows them and a retry it answers as leader is exactly once.
+    /// </summary>
+    [Fact]
+    public async Task AMemberRebuiltFromASnapshotRemembersTheAppliedRequestIds()
+    {
+        await using TestCluster cluster = await TestCluster.StartAsync(nodeCount: 4, pgs: 1, replicas: 3);
+        await cluster.WaitForLeadersAsync(1);
+        PlacementGroupAssignment initial = cluster.Placement.GetAssignment(0);
+        ulong spare = cluster.Nodes.Keys.Single(id => !initial.Contains(id));
+        ulong leaderId = cluster.LeaderOf(0);
+        ulong replaced = initial.Voters.First(id => id != leaderId);
+        await using StorageClient client = cluster.NewClient();
+        byte[] a = Filled(0x1A);
+        byte[] b = Filled(0x2B);
+        Assert.Equal(IoStatusCode.Ok, (await client.WriteAsync(Volume, 0, 0, a)).Code);
+        var leader = new LeaderCaller(cluster);
+        CompareAndWriteRequest swap = Request(a, b, ByteString.CopyFrom(Guid.NewGuid().ToByteArray()));
+        Assert.Equal(IoStatusCode.Ok, (await leader.CallAsync(swap, DateTime.UtcNow.AddSeconds(20))).Status.Code);
+        await cluster.WaitForReplicasAppliedAsync(0);
+
+        // Every member's log compacted: the new member can only catch up from a snapshot.
+        foreach (ulong id in initial.Voters)
+        {
+            await cluster.Nodes[id].Host.CompactNowAsync(0);
+        }
+
+        cluster.Placement.Reassign(0, [.. initial.Voters.Where(id => id != replaced), spare], []);
+        Assert.True(await TestCluster.WaitUntilAsync(() =>
+            cluster.Nodes[spare].Host.View(0) is { } view && view.Voters.Contains(spare) && !view.Voters.Contains(replaced), TimeSpan.FromSeconds(30)),
+            "learner added, caught up by snapshot, promoted; old member removed");
+        Assert.True(cluster.Nodes[spare].Fetcher.SnapshotsInstalled >= 1, "the new member installed a snapshot");
+        Assert.True(await TestCluster.WaitUntilAsync(() => cluster.Nodes[spare].Host.View(0) is { RememberedRequests: >= 1 }, TimeSpan.FromSeconds(10)),
+            $"the rebuilt member remembers the request id (it holds {cluster.Nodes[spare].Host.View(0)?.RememberedRequests})");
+
+        // Another initiator writes the compared data back; the retry is still answered with its first outcome.
+        Assert.Equal(IoStatusCode.Ok, (await client.WriteAsync(Volume, 0, 0, a)).Code);
+        CompareAndWriteResponse retry = await leader.CallAsync(swap, DateTime.UtcNow.AddSeconds(20));
+        Assert.Equal(IoStatusCode.Ok, retry.Status.Code);
+        Assert.True(retry.ExactlyOnce);
     }
 
     private sealed class LeaderCaller(TestCluster cluster)
