@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Sds.Testing;
 
 namespace Sds.Conformance.Tests;

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 using Sds.Meta.Tests.Cli;
 using Sds.Testing;
@@ -51,28 +49,8 @@ internal sealed class MetaProcesses : IDisposable
 
     public void Dispose()
     {
-        foreach (Process? member in members)
-        {
-            if (member is null) continue;
-            try
-            {
-                if (!member.HasExited) member.Kill();
-                member.WaitForExit(5_000);
-            }
-            catch (InvalidOperationException)
-            {
-            }
-
-            member.Dispose();
-        }
-
-        try
-        {
-            Directory.Delete(Root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        foreach (Process? member in members) TestProcesses.Stop(member);
+        TestProcesses.DeleteTree(Root);
     }
 
 }

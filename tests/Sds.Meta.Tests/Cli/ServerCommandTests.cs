@@ -56,20 +56,7 @@ public sealed class ServerCommandTests : IDisposable
 
     public void Dispose()
     {
-        if (server is not null)
-        {
-            try
-            {
-                if (!server.HasExited) server.Kill();
-                server.WaitForExit(5_000);
-            }
-            catch (InvalidOperationException)
-            {
-            }
-
-            server.Dispose();
-        }
-
+        TestProcesses.Stop(server);
         try
         {
             Directory.Delete(root, recursive: true);

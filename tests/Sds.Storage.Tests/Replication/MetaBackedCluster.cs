@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Sds.Meta.Client;
 using Sds.Storage.Placement;
 using Sds.Testing;

@@ -116,6 +116,44 @@ internal sealed class TestCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Rebuilds one follower of <paramref name="pg"/> on the node outside it, from a snapshot: every voter's log is
+    /// compacted completely (a snapshot is then the only way to catch up), the follower is replaced in placement,
+    /// and this waits until the new member is a voter, installed a snapshot, and the old member is gone. Returns the
+    /// new member. Needs one node more than the PG's replicas.
+    /// </summary>
+    public async Task<ulong> RebuildAFollowerFromSnapshotAsync(uint pg)
+    {
+        PlacementGroupAssignment initial = Placement.GetAssignment(pg);
+        ulong spare = Nodes.Keys.Single(id => !initial.Contains(id));
+        ulong leader = LeaderOf(pg);
+        ulong replaced = initial.Voters.First(id => id != leader);
+        foreach (ulong id in initial.Voters)
+        {
+            await Nodes[id].Host.CompactNowAsync(pg);
+        }
+
+        Assert.True(Nodes[leader].Host.View(pg)!.FirstLogIndex > 1, "the leader's log was compacted");
+        var clock = Stopwatch.StartNew();
+        Placement.Reassign(pg, [.. initial.Voters.Where(id => id != replaced), spare], []);
+        bool rebuilt = await WaitUntilAsync(() =>
+            Nodes[spare].Host.View(pg) is { } view && view.Voters.Contains(spare) && !view.Voters.Contains(replaced) &&
+            Nodes[replaced].Host.View(pg) is null, TimeSpan.FromSeconds(30));
+        if (!rebuilt)
+        {
+            foreach ((ulong id, StorageNode node) in Nodes)
+            {
+                var v = node.Host.View(pg);
+                Console.WriteLine(v is null ? $"node {id}: no replica" : $"node {id}: {v.Role} leader={v.Leader} term={v.Term} commit={v.Committed} applied={v.Applied} first={v.FirstLogIndex} voters=[{string.Join(",", v.Voters)}] learners=[{string.Join(",", v.Learners)}] snapshots={node.Fetcher.SnapshotsInstalled}");
+            }
+        }
+
+        Assert.True(rebuilt, "learner added, caught up by snapshot, promoted; old member removed");
+        Console.WriteLine($"rebuild: learner → snapshot → promote → remove in {clock.Elapsed.TotalMilliseconds:F0} ms");
+        Assert.True(Nodes[spare].Fetcher.SnapshotsInstalled >= 1, "the new member installed a chunk snapshot");
+        return spare;
+    }
+
     /// <summary>Waits until every live replica of <paramref name="pg"/> applied as far as the leader.</summary>
     public async Task WaitForReplicasAppliedAsync(uint pg)
     {

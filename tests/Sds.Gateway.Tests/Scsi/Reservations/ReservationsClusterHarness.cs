@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Grpc.Core;
 using Sds.Gateway.Block;
 using Sds.Gateway.Scsi;
@@ -73,27 +71,8 @@ internal sealed class MetaProcessCluster : IDisposable
 
     public void Dispose()
     {
-        for (int id = 1; id <= 3; id++)
-        {
-            Process? member = members[id];
-            if (member is null) continue;
-            try
-            {
-                if (!member.HasExited) member.Kill();
-                member.WaitForExit(5_000);
-            }
-            catch (InvalidOperationException)
-            {
-            }
-            member.Dispose();
-        }
-        try
-        {
-            Directory.Delete(root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        for (int id = 1; id <= 3; id++) TestProcesses.Stop(members[id]);
+        TestProcesses.DeleteTree(root);
     }
 
     /// <summary>sds.dll next to the tests when the SDK copied it with its runtimeconfig, else cli/bin of the same configuration.</summary>
