@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Sds.Proto.V1;
 using Sds.Storage.Chunks;
 using Sds.Storage.Client;
